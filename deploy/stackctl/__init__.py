@@ -1,0 +1,1 @@
+"""stackctl: the logic behind manage_all.sh (processes, databases, HAProxy), as plain Python."""

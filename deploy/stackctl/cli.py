@@ -1,0 +1,225 @@
+"""Sub-commands of manage_all.sh."""
+
+import argparse
+import os
+import subprocess
+import sys
+
+from . import config, databases, haproxy
+from .config import SERVICES, START_ORDER
+from .processes import (
+    StackError,
+    all_pid_names,
+    log_file,
+    read_pid,
+    replica_name,
+    service_env,
+    start_replica,
+    stop_named,
+    wait_ready,
+    wait_until,
+)
+from .state import StackState
+
+
+def _public_ports() -> dict[str, int]:
+    return {name: service.public_port for name, service in SERVICES.items()}
+
+
+def _replica_port(state: StackState, name: str, index: int) -> int:
+    service = SERVICES[name]
+    return service.public_port if state.mode == "direct" else service.replica_port(index)
+
+
+def _start(state: StackState, name: str, index: int) -> None:
+    service = SERVICES[name]
+    port = _replica_port(state, name, index)
+    env = service_env(service, databases.database_url(service, state.database), port, _public_ports())
+    start_replica(service, index, port, env)
+
+
+def _wait_haproxy_up(state: StackState, timeout: float = 30.0) -> None:
+    def all_up() -> bool:
+        rows = {(row["pxname"], row["svname"]): row["status"] for row in haproxy.stats()}
+        return all(
+            rows.get((haproxy.BACKENDS[name], f"{name}-{index}"), "").startswith("UP")
+            for name, indexes in state.replicas.items()
+            for index in indexes
+        )
+
+    wait_until(all_up, timeout=timeout, what="HAProxy to mark every replica UP")
+
+
+def cmd_setup(args) -> int:
+    backend = databases.choose_backend()
+    databases.prepare(backend)
+    print(f"setup done: databases migrated and seeded ({backend}).")
+    return 0
+
+
+def cmd_up(args) -> int:
+    existing = StackState.load()
+    if existing and any(read_pid(name) for name in all_pid_names()):
+        print("The stack is already running; `./manage_all.sh down` first to restart it.")
+        return 0
+    backend = databases.choose_backend()
+    databases.prepare(backend)
+    mode = "haproxy"
+    if args.direct:
+        mode = "direct"
+    elif config.haproxy_binary() is None:
+        print("HAProxy is not installed (apt-get install haproxy); running one replica per service, direct.")
+        mode = "direct"
+    wanted = {"users": args.replicas, "products": args.replicas, "gateway": args.gateway_replicas}
+    services = [name for name in START_ORDER if name in args.services.split(",")]
+    replicas = {name: list(range(1, (1 if mode == "direct" else wanted[name]) + 1)) for name in services}
+    state = StackState(mode=mode, database=backend, replicas=replicas)
+    state.save()
+    try:
+        for name in services:
+            for index in replicas[name]:
+                _start(state, name, index)
+        for name in services:
+            for index in replicas[name]:
+                wait_ready(replica_name(SERVICES[name], index), _replica_port(state, name, index))
+        if mode == "haproxy":
+            haproxy.write_and_check(haproxy.render(replicas))
+            haproxy.start()
+            _wait_haproxy_up(state)
+    except StackError:
+        cmd_down(args)
+        raise
+    _print_urls(state)
+    return 0
+
+
+def _print_urls(state: StackState) -> None:
+    ports = _public_ports()
+    counts = ", ".join(f"{name} ×{len(indexes)}" for name, indexes in state.replicas.items())
+    print(f"Ready ({state.mode}, {state.database}; {counts}).")
+    print(f"  gateway   http://127.0.0.1:{ports['gateway']}/api/1/1/")
+    print(f"  users     http://127.0.0.1:{ports['users']}/api/users/   admin: /admin/")
+    print(f"  products  http://127.0.0.1:{ports['products']}/api/products/   admin: /admin/")
+    if state.mode == "haproxy":
+        print(f"  haproxy   http://127.0.0.1:{config.stats_port()}/stats   metrics: /metrics")
+    print(f"  logs      {config.log_dir()}  (./manage_all.sh logs)")
+
+
+def cmd_down(args) -> int:
+    stopped = []
+    if haproxy.stop():
+        stopped.append("haproxy")
+    for name in all_pid_names():
+        if stop_named(name):
+            stopped.append(name)
+    StackState.clear()
+    print(f"Stopped: {', '.join(stopped)}." if stopped else "Nothing was running.")
+    return 0
+
+
+def cmd_status(args) -> int:
+    state = StackState.load()
+    if state is None:
+        print("The stack is not running.")
+        return 1
+    rows = {}
+    if state.mode == "haproxy" and read_pid("haproxy"):
+        rows = {(row["pxname"], row["svname"]): row for row in haproxy.stats()}
+    print(f"{'SERVICE':<10}{'REPLICA':<12}{'PORT':<7}{'PID':<9}{'HAPROXY':<10}{'REQUESTS':<10}LAST CHECK")
+    for name, indexes in state.replicas.items():
+        for index in indexes:
+            replica = replica_name(SERVICES[name], index)
+            row = rows.get((haproxy.BACKENDS[name], replica), {})
+            pid = read_pid(replica)
+            lb_state = row.get("status", "-" if state.mode == "direct" else "absent")
+            check = row.get("last_chk") or row.get("check_status") or "-"
+            print(
+                f"{name:<10}{replica:<12}{_replica_port(state, name, index):<7}{pid or 'dead':<9}"
+                f"{lb_state:<10}{row.get('stot', '-'):<10}{check}"
+            )
+    if state.mode == "haproxy":
+        print(f"haproxy   master pid {read_pid('haproxy') or 'dead'}, stats http://127.0.0.1:{config.stats_port()}/stats")
+    return 0
+
+
+def cmd_logs(args) -> int:
+    pattern = f"{args.name}*.log" if args.name else "*.log"
+    files = sorted(str(path) for path in config.log_dir().glob(pattern)) if config.log_dir().exists() else []
+    if not files:
+        print(f"No log files match {pattern} in {config.log_dir()}.", file=sys.stderr)
+        return 1
+    tail = ["tail", "-n", str(args.lines)] + (["-F"] if args.follow else []) + files
+    return subprocess.call(tail)
+
+
+def cmd_test(args) -> int:
+    suites = [
+        ("user", "user_project"),
+        ("product", "product_project"),
+        ("gateway", "gateway_project"),
+        ("e2e", None),
+    ]
+    selected = [suite for suite in suites if not args.suite or suite[0] in args.suite]
+    failed = []
+    for suite, project in selected:
+        env = dict(os.environ)
+        if project:
+            env["DJANGO_SETTINGS_MODULE"] = f"{project}.settings_test"
+            env["PYTHONPATH"] = str(config.ROOT / project)
+        print(f"==> {suite} tests", flush=True)
+        code = subprocess.call(
+            [str(config.VENV / "bin" / "python"), "-m", "pytest", f"tests/{suite}", *args.pytest_args],
+            cwd=config.ROOT,
+            env=env,
+        )
+        if code != 0:
+            failed.append(suite)
+    print(f"Suites failed: {', '.join(failed)}" if failed else "All test suites passed.")
+    return 1 if failed else 0
+
+
+def cmd_token(args) -> int:
+    print("Token authentication is not enabled yet (the gateway security work adds it).", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="manage_all.sh", description="Run the user, product and gateway services.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("setup", help="create, migrate and seed the databases").set_defaults(func=cmd_setup)
+
+    up = sub.add_parser("up", help="start everything in the background and wait until it is ready")
+    up.add_argument("--replicas", type=int, default=3, help="replicas of users and products (default 3)")
+    up.add_argument("--gateway-replicas", type=int, default=2, help="gateway replicas (default 2)")
+    up.add_argument("--direct", action="store_true", help="no HAProxy: one replica per service on its port")
+    up.add_argument("--services", default=",".join(START_ORDER), help=argparse.SUPPRESS)
+    up.set_defaults(func=cmd_up)
+
+    sub.add_parser("down", help="stop everything `up` started").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="one line per process").set_defaults(func=cmd_status)
+
+    logs = sub.add_parser("logs", help="show (and follow) the logs")
+    logs.add_argument("name", nargs="?", help="a service or replica name, e.g. gateway or users-2")
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.add_argument("--no-follow", dest="follow", action="store_false")
+    logs.set_defaults(func=cmd_logs)
+
+    test = sub.add_parser("test", help="run every test suite")
+    test.add_argument("--suite", action="append", choices=["user", "product", "gateway", "e2e"])
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test.set_defaults(func=cmd_test)
+
+    token = sub.add_parser("token", help="print an API token for an API client")
+    token.add_argument("username")
+    token.set_defaults(func=cmd_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

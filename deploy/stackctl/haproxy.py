@@ -1,0 +1,175 @@
+"""Render haproxy/haproxy.cfg.template, run HAProxy in master-worker mode, and talk to its runtime API."""
+
+import csv
+import io
+import os
+import signal
+import socket
+import subprocess
+
+from . import config
+from .config import SERVICES
+from .processes import StackError, is_alive, log_file, pid_file, read_pid, wait_until
+
+TEMPLATE = config.ROOT / "haproxy" / "haproxy.cfg.template"
+BACKENDS = {"gateway": "be_gateway", "users": "be_users", "products": "be_products"}
+
+
+def config_path():
+    return config.stack_dir() / "haproxy" / "haproxy.cfg"
+
+
+def socket_path():
+    return config.run_dir() / "haproxy.sock"
+
+
+def server_lines(service_name: str, indexes: list[int]) -> str:
+    service = SERVICES[service_name]
+    return "\n".join(
+        f"    server {service_name}-{index} 127.0.0.1:{service.replica_port(index)} check" for index in indexes
+    )
+
+
+def render(replicas: dict[str, list[int]], *, server_maxconn: int | None = None) -> str:
+    """The local variant: explicit servers on loopback ports."""
+    values = {
+        "GLOBAL_MAXCONN": os.environ.get("HAPROXY_MAXCONN", "4096"),
+        "RUN_DIR": str(config.run_dir()),
+        "HAPROXY_DIR": str(config.ROOT / "haproxy"),
+        "QUEUE_TIMEOUT": os.environ.get("HAPROXY_QUEUE_TIMEOUT", "2s"),
+        "SERVER_MAXCONN": str(server_maxconn or os.environ.get("HAPROXY_SERVER_MAXCONN", "16")),
+        "SERVER_MAXQUEUE": os.environ.get("HAPROXY_SERVER_MAXQUEUE", "128"),
+        "RESOLVERS": "",
+        "BIND_ADDR": "127.0.0.1",
+        "STATS_BIND_ADDR": "127.0.0.1",
+        "GATEWAY_PORT": str(SERVICES["gateway"].public_port),
+        "USERS_PORT": str(SERVICES["users"].public_port),
+        "PRODUCTS_PORT": str(SERVICES["products"].public_port),
+        "STATS_PORT": str(config.stats_port()),
+        **{f"{name.upper()}_SERVERS": server_lines(name, indexes) for name, indexes in replicas.items()},
+    }
+    return fill(TEMPLATE.read_text(), values)
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Replace every @@NAME@@; a placeholder left over is a bug, not a silent empty string."""
+    text = template
+    for name, value in values.items():
+        text = text.replace(f"@@{name}@@", value)
+    if "@@" in text:
+        leftover = text[text.index("@@") : text.index("@@") + 40]
+        raise StackError(f"unfilled placeholder in HAProxy template: {leftover}")
+    return text
+
+
+def write_and_check(text: str) -> None:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = path.with_suffix(".cfg.new")
+    candidate.write_text(text)
+    result = subprocess.run(
+        [config.haproxy_binary(), "-c", "-q", "-f", str(candidate)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise StackError(f"HAProxy rejected the generated config:\n{result.stdout}{result.stderr}")
+    candidate.replace(path)
+
+
+def start() -> int:
+    config.run_dir().mkdir(parents=True, exist_ok=True)
+    config.log_dir().mkdir(parents=True, exist_ok=True)
+    with open(log_file("haproxy"), "ab") as log:
+        process = subprocess.Popen(
+            [config.haproxy_binary(), "-W", "-f", str(config_path()), "-p", str(pid_file("haproxy"))],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    pid_file("haproxy").write_text(str(process.pid))
+    wait_until(lambda: socket_path().exists() and _answers(), timeout=15, what="HAProxy's runtime API")
+    return process.pid
+
+
+def _answers() -> bool:
+    try:
+        return "Pid:" in command("show info")
+    except OSError:
+        return False
+
+
+def command(line: str, *, timeout: float = 2.0) -> str:
+    """Send one command to the runtime API and return its answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(socket_path()))
+        sock.sendall(line.encode() + b"\n")
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def worker_pid() -> int | None:
+    for line in command("show info").splitlines():
+        if line.startswith("Pid:"):
+            return int(line.split(":", 1)[1])
+    return None
+
+
+def save_server_state() -> None:
+    """Keep drain/maint states across a reload (load-server-state-from-file)."""
+    (config.run_dir() / "haproxy.state").write_text(command("show servers state"))
+
+
+def reload() -> None:
+    """Hitless reload: the master starts a new worker that takes the listening sockets over."""
+    master = read_pid("haproxy")
+    if master is None:
+        raise StackError("HAProxy is not running")
+    old_worker = worker_pid()
+    save_server_state()
+    os.kill(master, signal.SIGUSR2)
+
+    def new_worker_serves() -> bool:
+        try:
+            return worker_pid() not in (None, old_worker)
+        except OSError:
+            return False
+
+    wait_until(new_worker_serves, timeout=15, what="the reloaded HAProxy worker")
+
+
+def stats() -> list[dict]:
+    """`show stat` as a list of dicts (one per frontend, backend and server)."""
+    text = command("show stat").lstrip("# ")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def server_row(service_name: str, index: int) -> dict | None:
+    for row in stats():
+        if row["pxname"] == BACKENDS[service_name] and row["svname"] == f"{service_name}-{index}":
+            return row
+    return None
+
+
+def set_state(service_name: str, index: int, state: str) -> None:
+    """state: ready, drain or maint."""
+    answer = command(f"set server {BACKENDS[service_name]}/{service_name}-{index} state {state}")
+    if answer.strip():
+        raise StackError(f"HAProxy refused 'set server state {state}': {answer.strip()}")
+
+
+def stop() -> bool:
+    pid = read_pid("haproxy")
+    if pid is None:
+        pid_file("haproxy").unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGUSR1)  # soft stop: finish in-flight requests
+    try:
+        wait_until(lambda: not is_alive(pid), timeout=10, what="HAProxy to stop")
+    except StackError:
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not is_alive(pid), timeout=5, what="HAProxy to stop")
+    pid_file("haproxy").unlink(missing_ok=True)
+    return True

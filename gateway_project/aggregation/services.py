@@ -1,0 +1,37 @@
+"""Fetch a user and a product concurrently and combine them."""
+
+import time
+
+from upstream.clients import call, fan_out_pool
+from upstream.exceptions import UpstreamBadResponse
+
+from .exceptions import PartsNotFound
+
+PARTS = (("user", "users"), ("product", "products"))
+
+
+def _fetch(service: str, object_id: int, headers: dict) -> tuple[int, object, float]:
+    started = time.perf_counter()
+    response = call(service, "GET", f"/api/{service}/{object_id}/", headers=headers)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if response.status_code == 404:
+        return 404, None, elapsed_ms
+    if response.status_code != 200:
+        raise UpstreamBadResponse(service)
+    try:
+        return 200, response.json(), elapsed_ms
+    except ValueError as exc:
+        raise UpstreamBadResponse(service) from exc
+
+
+def user_product_fetch(*, user_id: int, product_id: int, headers: dict) -> tuple[dict, dict]:
+    """({"user", "product"}, upstream timings in ms); both calls run at once."""
+    ids = {"user": user_id, "product": product_id}
+    futures = {part: fan_out_pool().submit(_fetch, service, ids[part], headers) for part, service in PARTS}
+    results = {part: future.result() for part, future in futures.items()}
+    missing = {part: ids[part] for part, (status_code, _, _) in results.items() if status_code == 404}
+    if missing:
+        raise PartsNotFound(missing)
+    body = {part: data for part, (_, data, _) in results.items()}
+    timings = {service: round(results[part][2], 2) for part, service in PARTS}
+    return body, timings

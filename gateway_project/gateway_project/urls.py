@@ -1,0 +1,19 @@
+"""URL configuration for the gateway: proxies first, then the aggregated read."""
+
+from aggregation.views import user_product
+from django.contrib import admin
+from django.urls import path, re_path
+from proxy.views import proxy
+from svc_common.urls import HANDLERS, health_urlpatterns
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    re_path(r"^api/(?P<service>users|products)(?P<rest>/.*)?$", proxy, name="proxy"),
+    re_path(r"^api/(?P<user_id>[^/]+)/(?P<product_id>[^/]+)/?$", user_product, name="user-product"),
+    *health_urlpatterns,
+]
+
+handler400 = HANDLERS["handler400"]
+handler403 = HANDLERS["handler403"]
+handler404 = HANDLERS["handler404"]
+handler500 = HANDLERS["handler500"]

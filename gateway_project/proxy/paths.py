@@ -1,0 +1,22 @@
+"""Normalise a proxied path so that nothing but the service's own API can be reached."""
+
+import re
+from urllib.parse import quote
+
+from .exceptions import UnsafePath
+
+_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$")
+_ENCODED_SEPARATORS = re.compile(r"%(2f|5c|2e|25)", re.IGNORECASE)
+
+
+def upstream_path(service: str, rest: str, raw_path: str) -> str:
+    """`/api/<service>/<rest>` with every segment checked: no dot, empty or encoded-slash segments."""
+    if _ENCODED_SEPARATORS.search(raw_path.split("?", 1)[0]):
+        raise UnsafePath("Encoded separators are not allowed in the path.")
+    segments = rest.split("/") if rest else []
+    if segments and segments[-1] == "":
+        segments.pop()  # a trailing slash
+    for segment in segments:
+        if not _SAFE_SEGMENT.match(segment):
+            raise UnsafePath(f"Path segment {segment[:40]!r} is not allowed.")
+    return "/".join([f"/api/{service}", *(quote(segment, safe="") for segment in segments)]) + "/"

@@ -1,0 +1,62 @@
+"""One pooled keep-alive httpx client per worker process, and the call that maps failures to errors."""
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from django.conf import settings
+
+from .exceptions import UpstreamTimeout, UpstreamUnavailable
+
+_lock = threading.Lock()
+_state: dict = {"pid": None, "client": None, "pool": None}
+
+
+def _ensure_for_this_process() -> dict:
+    # gunicorn forks workers: sockets and threads must never be shared across processes.
+    if _state["pid"] != os.getpid():
+        with _lock:
+            if _state["pid"] != os.getpid():
+                size = settings.UPSTREAM_POOL_SIZE
+                _state["client"] = httpx.Client(
+                    timeout=httpx.Timeout(
+                        connect=settings.UPSTREAM_CONNECT_TIMEOUT,
+                        read=settings.UPSTREAM_READ_TIMEOUT,
+                        write=settings.UPSTREAM_READ_TIMEOUT,
+                        pool=settings.UPSTREAM_CONNECT_TIMEOUT,
+                    ),
+                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                    follow_redirects=False,
+                    trust_env=False,
+                )
+                _state["pool"] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="upstream")
+                _state["pid"] = os.getpid()
+    return _state
+
+
+def http_client() -> httpx.Client:
+    """The process's shared client (explicit timeouts, never follows redirects)."""
+    return _ensure_for_this_process()["client"]
+
+
+def fan_out_pool() -> ThreadPoolExecutor:
+    """Threads for running upstream calls concurrently."""
+    return _ensure_for_this_process()["pool"]
+
+
+def service_url(service: str) -> str:
+    """Base URL of an upstream service, read at call time."""
+    return {"users": settings.USERS_SERVICE_URL, "products": settings.PRODUCTS_SERVICE_URL}[service].rstrip("/")
+
+
+def call(service: str, method: str, path: str, **kwargs) -> httpx.Response:
+    """One upstream request; transport failures become 502/504 errors that name the service."""
+    try:
+        return http_client().request(method, service_url(service) + path, **kwargs)
+    except httpx.TimeoutException as exc:
+        if isinstance(exc, httpx.ConnectTimeout):
+            raise UpstreamUnavailable(service) from exc
+        raise UpstreamTimeout(service) from exc
+    except httpx.TransportError as exc:
+        raise UpstreamUnavailable(service) from exc

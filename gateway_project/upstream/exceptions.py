@@ -1,0 +1,30 @@
+"""Errors for upstream services that fail to answer properly."""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+
+class UpstreamError(APIException):
+    """Base: the message and detail always name the upstream."""
+
+    def __init__(self, service: str):
+        super().__init__(self.default_detail.format(service=service))
+        self.extra_detail = {"service": service}
+
+
+class UpstreamUnavailable(UpstreamError):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "upstream_unavailable"
+    default_detail = "The {service} service is unavailable."
+
+
+class UpstreamTimeout(UpstreamError):
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    default_code = "upstream_timeout"
+    default_detail = "The {service} service did not answer in time."
+
+
+class UpstreamBadResponse(UpstreamError):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "upstream_bad_response"
+    default_detail = "The {service} service returned an invalid response."

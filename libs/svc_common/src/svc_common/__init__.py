@@ -1,0 +1,1 @@
+"""Code shared by the user, product and gateway Django projects (no models)."""

@@ -1,0 +1,101 @@
+"""Settings helpers every project's env-driven settings module calls, so the three cannot drift."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+INSECURE_KEY_PREFIX = "django-insecure"
+MIN_SECRET_KEY_LENGTH = 50
+
+
+def secret_key(env: environ.Env, debug: bool) -> str:
+    """DJANGO_SECRET_KEY, required; outside DEBUG a weak or placeholder key refuses to start."""
+    key = env.str("DJANGO_SECRET_KEY")
+    weak = key.startswith(INSECURE_KEY_PREFIX) or len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 5
+    if weak and not debug:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters when DEBUG is off."
+        )
+    return key
+
+
+def database(env: environ.Env, default_name: str) -> dict:
+    """DATABASE_URL (PostgreSQL or SQLite) with persistent, health-checked connections."""
+    config = env.db_url("DATABASE_URL", default=f"postgres://postgres@127.0.0.1:5432/{default_name}")
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    if config["ENGINE"].endswith("postgresql"):
+        config.setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    else:
+        # SQLite fallback: wait on the write lock instead of failing under concurrent writers.
+        config.setdefault("OPTIONS", {})["timeout"] = 10
+    return config
+
+
+def cache(env: environ.Env, key_prefix: str) -> dict:
+    """django-redis at REDIS_URL with short socket timeouts, so a sick Redis costs milliseconds."""
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0"),
+            "KEY_PREFIX": key_prefix,
+            "TIMEOUT": env.int("CACHE_TTL", default=300),
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.25),
+                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.25),
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+
+
+def rest_framework(*, page_size: int = 20) -> dict:
+    """DRF defaults: JSON first, the browsable API for people, the shared error handler."""
+    return {
+        "DEFAULT_RENDERER_CLASSES": [
+            "rest_framework.renderers.JSONRenderer",
+            "rest_framework.renderers.BrowsableAPIRenderer",
+        ],
+        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_PAGINATION_CLASS": "svc_common.pagination.CappedPageNumberPagination",
+        "PAGE_SIZE": page_size,
+        "DEFAULT_FILTER_BACKENDS": [
+            "django_filters.rest_framework.DjangoFilterBackend",
+            "rest_framework.filters.SearchFilter",
+            "rest_framework.filters.OrderingFilter",
+        ],
+        "EXCEPTION_HANDLER": "svc_common.errors.exception_handler",
+        "UNAUTHENTICATED_USER": None,
+    }
+
+
+def logging_config(level: str) -> dict:
+    """One JSON line per record on stderr, carrying the request id."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "svc_common.logging.JsonFormatter"}},
+        "filters": {"request_id": {"()": "svc_common.logging.RequestIdFilter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            # The request log middleware already writes one line per request.
+            "django.request": {"level": "CRITICAL"},
+            "django.server": {"level": "CRITICAL"},
+            # httpx logs every call at INFO; upstream timings are already on the request line.
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
+        },
+    }
+
+
+def var_dir(base_dir: Path) -> Path:
+    """The git-ignored folder for runtime files at the repository root."""
+    return base_dir.parent / "var"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# One entry point for people: bootstraps the virtualenv, then hands over to deploy/stackctl (Python).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly ROOT
+readonly VENV_DIR="${VENV_DIR:-${ROOT}/.venv}"
+readonly PYTHON="${PYTHON:-python3}"
+readonly STAMP="${VENV_DIR}/.requirements.sha256"
+
+usage() {
+  cat <<USAGE
+Usage: ./manage_all.sh <command> [options]
+
+Commands:
+  setup                    virtualenv, pinned requirements, databases, migrations, demo data
+  up [--replicas N] [--gateway-replicas M] [--direct]
+                           start everything in the background and wait until it is ready
+                           (HAProxy on :8000/:8001/:8002 in front of N users/products and M gateway replicas)
+  down                     stop everything 'up' started
+  status                   one line per process, with its HAProxy state
+  logs [name] [-n N]       follow the JSON logs (all, or e.g. 'gateway', 'users-2', 'haproxy')
+  test [--suite S] [-- pytest args]
+                           run every test suite (user, product, gateway, e2e)
+  token <username>         print an API token for that API client
+
+Environment: see the configuration table in README.md (ports, database and Redis URLs, replica ports).
+USAGE
+}
+
+err() {
+  echo "manage_all.sh: $*" >&2
+}
+
+requirements_hash() {
+  cat "${ROOT}/requirements/base.txt" "${ROOT}/requirements/dev.txt" \
+    "${ROOT}/libs/svc_common/pyproject.toml" | sha256sum | cut -d' ' -f1
+}
+
+ensure_venv() {
+  if [[ ! -x "${VENV_DIR}/bin/python" ]]; then
+    echo "Creating the virtualenv in ${VENV_DIR}"
+    "${PYTHON}" -m venv "${VENV_DIR}"
+  fi
+  local wanted
+  wanted="$(requirements_hash)"
+  if [[ ! -f "${STAMP}" || "$(cat "${STAMP}")" != "${wanted}" ]]; then
+    echo "Installing pinned requirements"
+    "${VENV_DIR}/bin/pip" install --quiet --disable-pip-version-check \
+      -r "${ROOT}/requirements/base.txt" -r "${ROOT}/requirements/dev.txt" \
+      -e "${ROOT}/libs/svc_common"
+    echo "${wanted}" >"${STAMP}"
+  fi
+}
+
+stackctl() {
+  PYTHONPATH="${ROOT}/deploy${PYTHONPATH:+:${PYTHONPATH}}" exec "${VENV_DIR}/bin/python" -m stackctl "$@"
+}
+
+main() {
+  local command="${1:-}"
+  case "${command}" in
+    setup | up | down | status | logs | test | token)
+      ensure_venv
+      stackctl "$@"
+      ;;
+    -h | --help | help)
+      usage
+      ;;
+    "")
+      usage >&2
+      exit 2
+      ;;
+    *)
+      err "unknown command: ${command}"
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"

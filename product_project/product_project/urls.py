@@ -1,0 +1,17 @@
+"""URL configuration for the product service."""
+
+from django.contrib import admin
+from django.urls import include, path
+from svc_common.urls import HANDLERS, health_urlpatterns
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("products.urls")),
+    path("api-auth/", include("rest_framework.urls")),
+    *health_urlpatterns,
+]
+
+handler400 = HANDLERS["handler400"]
+handler403 = HANDLERS["handler403"]
+handler404 = HANDLERS["handler404"]
+handler500 = HANDLERS["handler500"]

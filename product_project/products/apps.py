@@ -1,0 +1,9 @@
+"""App config for the product domain."""
+
+from django.apps import AppConfig
+
+
+class ProductsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "products"
+    verbose_name = "Products"

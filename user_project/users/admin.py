@@ -1,0 +1,13 @@
+"""Django admin for user profiles."""
+
+from django.contrib import admin
+
+from .models import UserProfile
+
+
+@admin.register(UserProfile)
+class UserProfileAdmin(admin.ModelAdmin):
+    list_display = ["id", "username", "email", "full_name", "created_at", "updated_at"]
+    search_fields = ["username", "email", "full_name"]
+    readonly_fields = ["created_at", "updated_at"]
+    ordering = ["id"]

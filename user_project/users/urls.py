@@ -1,0 +1,10 @@
+"""Routes of the user API; the trailing slash is optional so no client is redirected."""
+
+from rest_framework.routers import DefaultRouter
+
+from .apis import UserViewSet
+
+router = DefaultRouter(trailing_slash="/?")
+router.register("users", UserViewSet, basename="user")
+
+urlpatterns = router.urls
