@@ -157,6 +157,7 @@ def cmd_test(args) -> int:
         ("user", "user_project"),
         ("product", "product_project"),
         ("gateway", "gateway_project"),
+        ("deploy", None),
         ("e2e", None),
     ]
     selected = [suite for suite in suites if not args.suite or suite[0] in args.suite]
@@ -206,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.set_defaults(func=cmd_logs)
 
     test = sub.add_parser("test", help="run every test suite")
-    test.add_argument("--suite", action="append", choices=["user", "product", "gateway", "e2e"])
+    test.add_argument("--suite", action="append", choices=["user", "product", "gateway", "deploy", "e2e"])
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=cmd_test)
 
