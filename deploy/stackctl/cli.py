@@ -160,6 +160,7 @@ def cmd_test(args) -> int:
         ("deploy", None),
         ("e2e", None),
     ]
+    pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     selected = [suite for suite in suites if not args.suite or suite[0] in args.suite]
     failed = []
     for suite, project in selected:
@@ -169,7 +170,7 @@ def cmd_test(args) -> int:
             env["PYTHONPATH"] = str(config.ROOT / project)
         print(f"==> {suite} tests", flush=True)
         code = subprocess.call(
-            [str(config.VENV / "bin" / "python"), "-m", "pytest", f"tests/{suite}", *args.pytest_args],
+            [str(config.VENV / "bin" / "python"), "-m", "pytest", f"tests/{suite}", *pytest_args],
             cwd=config.ROOT,
             env=env,
         )

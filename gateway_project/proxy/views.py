@@ -14,11 +14,11 @@ ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "O
 
 
 @csrf_exempt
-def proxy(request, service: str, rest: str = ""):
+def proxy(request, service: str, rest: str | None = None):
     """Forward the request to the service and return its answer as-is (minus hop-by-hop headers)."""
     if request.method not in ALLOWED_METHODS:
         raise MethodNotAllowed(request.method)
-    path = upstream_path(service, rest.lstrip("/"), request.META.get("RAW_URI", request.get_full_path()))
+    path = upstream_path(service, (rest or "").removeprefix("/"), request.META.get("RAW_URI", request.get_full_path()))
     query = request.META.get("QUERY_STRING", "")
     started = time.perf_counter()
     upstream = call(

@@ -35,6 +35,13 @@ def _ensure_for_this_process() -> dict:
     return _state
 
 
+def reset_on_setting_change(*, setting: str, **kwargs) -> None:
+    """Tests that override UPSTREAM_* settings get a client built with the new values."""
+    if setting.startswith("UPSTREAM_"):
+        with _lock:
+            _state["pid"] = None
+
+
 def http_client() -> httpx.Client:
     """The process's shared client (explicit timeouts, never follows redirects)."""
     return _ensure_for_this_process()["client"]

@@ -4,7 +4,9 @@ from rest_framework.routers import DefaultRouter
 
 from .apis import UserViewSet
 
-router = DefaultRouter(trailing_slash="/?")
+router = DefaultRouter()
+# DRF takes trailing_slash as a boolean; the pattern fragment makes the slash optional.
+router.trailing_slash = "/?"
 router.register("users", UserViewSet, basename="user")
 
 urlpatterns = router.urls

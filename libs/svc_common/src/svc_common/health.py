@@ -2,7 +2,8 @@
 
 import logging
 
-from django.db import DatabaseError, connection
+from django.db import Error as DatabaseError
+from django.db import connection
 from django.http import JsonResponse
 
 logger = logging.getLogger("svc_common.health")

@@ -1,0 +1,57 @@
+"""The gateway runs in-process; the user and product services it calls are real gunicorn processes."""
+
+import pytest
+from support.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory):
+    """users and products, one replica each, on their own ports and databases."""
+    stack = Stack("gwsuite", 20000, tmp_path_factory.mktemp("gwsuite"), redis_db=13)
+    # The in-process gateway forwards its host, "testserver", as X-Forwarded-Host.
+    stack.env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
+    stack.up("--direct", "--services", "users,products")
+    yield stack
+    stack.down()
+
+
+@pytest.fixture(autouse=True)
+def upstream_urls(services, settings):
+    settings.USERS_SERVICE_URL = services.url("users")
+    settings.PRODUCTS_SERVICE_URL = services.url("products")
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP listener that accepts connections and never answers: a hung upstream."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+@pytest.fixture
+def redirecting_server():
+    """An HTTP server on loopback that answers every request with a redirect elsewhere."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", "http://internal.example/secret")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

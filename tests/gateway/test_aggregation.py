@@ -1,0 +1,87 @@
+"""GET /api/<user_id>/<product_id>/ against the real services."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_aggregate_returns_the_user_and_the_product_read_from_the_services(client):
+    response = client.get("/api/1/2/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"user", "product"}
+    assert (body["user"]["id"], body["user"]["username"], body["user"]["email"]) == (
+        1,
+        "user_1",
+        "user_1@example.com",
+    )
+    assert (body["product"]["id"], body["product"]["sku"], body["product"]["price"]) == (2, "SKU-000002", "19.99")
+
+
+def test_the_no_trailing_slash_form_answers_without_redirect(client):
+    response = client.get("/api/3/4")
+
+    assert response.status_code == 200
+    assert (response.json()["user"]["id"], response.json()["product"]["id"]) == (3, 4)
+
+
+def test_an_unknown_product_is_404_naming_the_product(client):
+    response = client.get("/api/1/99999/")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "Product 99999 does not exist.", "detail": {"product_id": 99999}}
+    }
+
+
+def test_both_unknown_is_404_naming_both_parts(client):
+    response = client.get("/api/88888/99999/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "User 88888 and Product 99999 do not exist."
+    assert response.json()["error"]["detail"] == {"user_id": 88888, "product_id": 99999}
+
+
+@pytest.mark.parametrize("path", ["/api/abc/1/", "/api/1/-2/", "/api/0/1/", "/api/1/99999999999999999999/"])
+def test_ids_that_are_not_positive_integers_are_400(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_id"
+
+
+def test_a_write_method_on_the_aggregate_is_405_json(client):
+    response = client.post("/api/1/1/")
+
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_stopped_upstream_is_502_naming_it(client, settings):
+    settings.USERS_SERVICE_URL = "http://127.0.0.1:1"
+
+    response = client.get("/api/1/1/")
+
+    assert response.status_code == 502
+    assert response.json() == {
+        "error": {
+            "code": "upstream_unavailable",
+            "message": "The users service is unavailable.",
+            "detail": {"service": "users"},
+        }
+    }
+
+
+def test_an_upstream_that_never_answers_is_504_naming_it(client, settings, silent_server):
+    settings.PRODUCTS_SERVICE_URL = silent_server
+    settings.UPSTREAM_READ_TIMEOUT = 0.3
+
+    response = client.get("/api/1/1/")
+
+    assert response.status_code == 504
+    assert response.json()["error"] == {
+        "code": "upstream_timeout",
+        "message": "The products service did not answer in time.",
+        "detail": {"service": "products"},
+    }

@@ -1,0 +1,28 @@
+"""Fixtures for the product service's tests (settings: product_project.settings_test)."""
+
+import itertools
+from decimal import Decimal
+
+import pytest
+from products.models import Product
+from rest_framework.test import APIClient
+
+_sequence = itertools.count(1)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def make_product(db):
+    """Factory: a saved product with unique defaults."""
+
+    def make(**overrides):
+        n = next(_sequence)
+        fields = {"name": f"Thing {n}", "sku": f"T-{n:05d}", "price": Decimal("10.00"), "stock": 5}
+        fields.update(overrides)
+        return Product.objects.create(**fields)
+
+    return make

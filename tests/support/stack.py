@@ -1,0 +1,78 @@
+"""Start an isolated copy of the stack with manage_all.sh: own ports, databases, Redis db and var dir."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import psycopg2
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parents[2]
+DATABASES = ("scaling_users", "scaling_products", "scaling_gateway")
+
+
+class Stack:
+    """One isolated stack; `up()` and `down()` call the real manage_all.sh."""
+
+    def __init__(self, name: str, port_base: int, stack_dir: Path, redis_db: int):
+        self.name = name
+        self.port_base = port_base
+        self.stack_dir = stack_dir
+        self.database_prefix = f"test_{name}_"
+        self.env = {
+            **os.environ,
+            "STACK_DIR": str(stack_dir),
+            "GATEWAY_PORT": str(port_base),
+            "USERS_PORT": str(port_base + 1),
+            "PRODUCTS_PORT": str(port_base + 2),
+            "HAPROXY_STATS_PORT": str(port_base + 4),
+            "REPLICA_PORT_BASE": str(port_base + 1000),
+            "DATABASE_PREFIX": self.database_prefix,
+            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+            "SEED_COUNT": "20",
+        }
+
+    def manage(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [str(ROOT / "manage_all.sh"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"manage_all.sh {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def reset_databases(self) -> None:
+        connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            for name in DATABASES:
+                cursor.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(self.database_prefix + name)
+                    )
+                )
+        connection.close()
+
+    def up(self, *args: str) -> subprocess.CompletedProcess:
+        self.reset_databases()
+        return self.manage("up", *args)
+
+    def down(self) -> subprocess.CompletedProcess:
+        return self.manage("down", check=False)
+
+    def url(self, service: str) -> str:
+        offset = {"gateway": 0, "users": 1, "products": 2, "stats": 4}[service]
+        return f"http://127.0.0.1:{self.port_base + offset}"
+
+    def replica_port(self, service: str, index: int) -> int:
+        return self.port_base + 1000 + {"gateway": 0, "users": 100, "products": 200}[service] + index
+
+    def pid(self, name: str) -> int:
+        return int((self.stack_dir / "run" / f"{name}.pid").read_text())
+
+    def client(self, service: str = "gateway", **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url(service), timeout=10, **kwargs)

@@ -1,0 +1,27 @@
+"""Fixtures for the user service's tests (settings: user_project.settings_test)."""
+
+import itertools
+
+import pytest
+from rest_framework.test import APIClient
+from users.models import UserProfile
+
+_sequence = itertools.count(1)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db):
+    """Factory: a saved profile with unique defaults."""
+
+    def make(**overrides):
+        n = next(_sequence)
+        fields = {"username": f"person_{n}", "email": f"person_{n}@example.com", "full_name": f"Person {n}"}
+        fields.update(overrides)
+        return UserProfile.objects.create(**fields)
+
+    return make
