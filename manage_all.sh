@@ -22,6 +22,9 @@ Commands:
   logs [name] [-n N]       follow the JSON logs (all, or e.g. 'gateway', 'users-2', 'haproxy')
   test [--suite S] [-- pytest args]
                            run every test suite (user, product, gateway, e2e)
+  scale <service> N        add or remove replicas of users, products or gateway while running
+  rollout <service>        restart every replica of a service, one at a time, with no failed request
+  reload                   reload HAProxy's configuration without dropping a connection
   token <username>         print an API token for that API client
 
 Environment: see the configuration table in README.md (ports, database and Redis URLs, replica ports).
@@ -60,7 +63,7 @@ stackctl() {
 main() {
   local command="${1:-}"
   case "${command}" in
-    setup | up | down | status | logs | test | token)
+    setup | up | down | status | logs | test | token | scale | rollout | reload)
       ensure_venv
       stackctl "$@"
       ;;

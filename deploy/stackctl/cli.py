@@ -5,49 +5,10 @@ import os
 import subprocess
 import sys
 
-from . import config, databases, haproxy
+from . import config, databases, haproxy, operations
 from .config import SERVICES, START_ORDER
-from .processes import (
-    StackError,
-    all_pid_names,
-    log_file,
-    read_pid,
-    replica_name,
-    service_env,
-    start_replica,
-    stop_named,
-    wait_ready,
-    wait_until,
-)
+from .processes import StackError, all_pid_names, read_pid, replica_name, stop_named
 from .state import StackState
-
-
-def _public_ports() -> dict[str, int]:
-    return {name: service.public_port for name, service in SERVICES.items()}
-
-
-def _replica_port(state: StackState, name: str, index: int) -> int:
-    service = SERVICES[name]
-    return service.public_port if state.mode == "direct" else service.replica_port(index)
-
-
-def _start(state: StackState, name: str, index: int) -> None:
-    service = SERVICES[name]
-    port = _replica_port(state, name, index)
-    env = service_env(service, databases.database_url(service, state.database), port, _public_ports())
-    start_replica(service, index, port, env)
-
-
-def _wait_haproxy_up(state: StackState, timeout: float = 30.0) -> None:
-    def all_up() -> bool:
-        rows = {(row["pxname"], row["svname"]): row["status"] for row in haproxy.stats()}
-        return all(
-            rows.get((haproxy.BACKENDS[name], f"{name}-{index}"), "").startswith("UP")
-            for name, indexes in state.replicas.items()
-            for index in indexes
-        )
-
-    wait_until(all_up, timeout=timeout, what="HAProxy to mark every replica UP")
 
 
 def cmd_setup(args) -> int:
@@ -78,14 +39,14 @@ def cmd_up(args) -> int:
     try:
         for name in services:
             for index in replicas[name]:
-                _start(state, name, index)
+                operations.start(state, name, index)
         for name in services:
             for index in replicas[name]:
-                wait_ready(replica_name(SERVICES[name], index), _replica_port(state, name, index))
+                operations.wait_started(state, name, index)
         if mode == "haproxy":
             haproxy.write_and_check(haproxy.render(replicas))
             haproxy.start()
-            _wait_haproxy_up(state)
+            operations.wait_all_up(state)
     except StackError:
         cmd_down(args)
         raise
@@ -94,7 +55,7 @@ def cmd_up(args) -> int:
 
 
 def _print_urls(state: StackState) -> None:
-    ports = _public_ports()
+    ports = operations.public_ports()
     counts = ", ".join(f"{name} ×{len(indexes)}" for name, indexes in state.replicas.items())
     print(f"Ready ({state.mode}, {state.database}; {counts}).")
     print(f"  gateway   http://127.0.0.1:{ports['gateway']}/api/1/1/")
@@ -134,7 +95,7 @@ def cmd_status(args) -> int:
             lb_state = row.get("status", "-" if state.mode == "direct" else "absent")
             check = row.get("last_chk") or row.get("check_status") or "-"
             print(
-                f"{name:<10}{replica:<12}{_replica_port(state, name, index):<7}{pid or 'dead':<9}"
+                f"{name:<10}{replica:<12}{operations.replica_port(state, name, index):<7}{pid or 'dead':<9}"
                 f"{lb_state:<10}{row.get('stot', '-'):<10}{check}"
             )
     if state.mode == "haproxy":
@@ -180,6 +141,27 @@ def cmd_test(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_scale(args) -> int:
+    state = operations.require_haproxy(StackState.load(), "scale")
+    operations.scale(state, args.service, args.count)
+    print(f"{args.service}: {len(state.replicas[args.service])} replicas.")
+    return 0
+
+
+def cmd_rollout(args) -> int:
+    state = operations.require_haproxy(StackState.load(), "rollout")
+    operations.rollout(state, args.service)
+    print(f"{args.service}: every replica restarted.")
+    return 0
+
+
+def cmd_reload(args) -> int:
+    state = operations.require_haproxy(StackState.load(), "reload")
+    operations.reload_config(state)
+    print("HAProxy reloaded.")
+    return 0
+
+
 def cmd_token(args) -> int:
     print("Token authentication is not enabled yet (the gateway security work adds it).", file=sys.stderr)
     return 2
@@ -211,6 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--suite", action="append", choices=["user", "product", "gateway", "deploy", "e2e"])
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=cmd_test)
+
+    scale = sub.add_parser("scale", help="add or remove replicas of a running service")
+    scale.add_argument("service", choices=list(SERVICES))
+    scale.add_argument("count", type=int)
+    scale.set_defaults(func=cmd_scale)
+
+    rollout = sub.add_parser("rollout", help="restart every replica of a service, one at a time")
+    rollout.add_argument("service", choices=list(SERVICES))
+    rollout.set_defaults(func=cmd_rollout)
+
+    sub.add_parser("reload", help="reload HAProxy's configuration without dropping a connection").set_defaults(
+        func=cmd_reload
+    )
 
     token = sub.add_parser("token", help="print an API token for an API client")
     token.add_argument("username")

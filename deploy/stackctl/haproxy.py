@@ -51,6 +51,80 @@ def render(replicas: dict[str, list[int]], *, server_maxconn: int | None = None)
     return fill(TEMPLATE.read_text(), values)
 
 
+# The container variants: every replica listens on this port and is found by DNS, not by a port list.
+CONTAINER_APP_PORT = 8000
+DNS_RESOLVERS = {
+    # Docker's embedded DNS answers with one A record per running container of a compose service.
+    "compose": ("docker", "    nameserver docker 127.0.0.11:53"),
+    # The cluster DNS (CoreDNS) from the pod's resolv.conf; a headless Service lists its ready pods.
+    "k8s": ("cluster", "    parse-resolv-conf"),
+}
+
+
+def render_for_dns(
+    target: str,
+    *,
+    slots: int = 10,
+    namespace: str = "scaling",
+    cluster_domain: str = "cluster.local",
+    haproxy_dir: str = "/usr/local/etc/haproxy",
+    run_dir: str = "/var/lib/haproxy",
+) -> str:
+    """The compose or k8s variant: `slots` server-template slots per backend, filled from DNS."""
+    if target not in DNS_RESOLVERS:
+        raise StackError(f"unknown HAProxy target {target!r}: expected one of {', '.join(DNS_RESOLVERS)}")
+    resolver, nameserver = DNS_RESOLVERS[target]
+    resolvers = "\n".join(
+        [
+            f"resolvers {resolver}",
+            nameserver,
+            "    accepted_payload_size 8192",
+            "    resolve_retries 3",
+            "    timeout resolve 1s",
+            "    timeout retry 1s",
+            # Re-resolve every 2s, so a new replica takes traffic within seconds of becoming ready;
+            # a replica gone from the answer keeps its slot 5s more, then leaves it.
+            "    hold valid 2s",
+            "    hold obsolete 5s",
+            "    hold nx 5s",
+            "    hold refused 5s",
+            "    hold timeout 5s",
+            "    hold other 5s",
+        ]
+    )
+
+    def host(service_name: str) -> str:
+        if target == "k8s":
+            # HAProxy's resolver ignores resolv.conf search domains: name the headless Service in full.
+            return f"{service_name}.{namespace}.svc.{cluster_domain}"
+        return service_name
+
+    def templates(service_name: str) -> str:
+        # init-addr none: start (and pass `haproxy -c`) before any replica exists; slots fill as DNS answers.
+        return (
+            f"    server-template {service_name}- {slots} {host(service_name)}:{CONTAINER_APP_PORT} check"
+            f" resolvers {resolver} resolve-prefer ipv4 init-addr none"
+        )
+
+    values = {
+        "GLOBAL_MAXCONN": "4096",
+        "RUN_DIR": run_dir,
+        "HAPROXY_DIR": haproxy_dir,
+        "QUEUE_TIMEOUT": "2s",
+        "SERVER_MAXCONN": "16",
+        "SERVER_MAXQUEUE": "128",
+        "RESOLVERS": resolvers,
+        "BIND_ADDR": "0.0.0.0",
+        "STATS_BIND_ADDR": "0.0.0.0",
+        "GATEWAY_PORT": str(SERVICES["gateway"].default_port),
+        "USERS_PORT": str(SERVICES["users"].default_port),
+        "PRODUCTS_PORT": str(SERVICES["products"].default_port),
+        "STATS_PORT": "8404",
+        **{f"{name.upper()}_SERVERS": templates(name) for name in SERVICES},
+    }
+    return fill(TEMPLATE.read_text(), values)
+
+
 def fill(template: str, values: dict[str, str]) -> str:
     """Replace every @@NAME@@; a placeholder left over is a bug, not a silent empty string."""
     text = template

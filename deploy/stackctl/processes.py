@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -71,9 +72,20 @@ def service_env(service: Service, database_url: str, port: int, upstream_ports: 
     return env
 
 
+def ensure_port_free(port: int) -> None:
+    """Refuse to start on a port someone else holds: its /readyz would fool the readiness wait."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise StackError(f"port {port} is already in use") from exc
+
+
 def start_replica(service: Service, index: int, port: int, env: dict) -> int:
     """Start one gunicorn replica in its own session; returns its pid."""
     name = replica_name(service, index)
+    ensure_port_free(port)
     config.run_dir().mkdir(parents=True, exist_ok=True)
     config.log_dir().mkdir(parents=True, exist_ok=True)
     env = {**env, "GUNICORN_PROC_NAME": name}

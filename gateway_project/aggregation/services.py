@@ -3,7 +3,7 @@
 import time
 
 from upstream.clients import call, fan_out_pool
-from upstream.exceptions import UpstreamBadResponse
+from upstream.exceptions import UpstreamBadResponse, UpstreamUnavailable
 
 from .exceptions import PartsNotFound
 
@@ -16,6 +16,8 @@ def _fetch(service: str, object_id: int, headers: dict) -> tuple[int, object, fl
     elapsed_ms = (time.perf_counter() - started) * 1000
     if response.status_code == 404:
         return 404, None, elapsed_ms
+    if response.status_code in (502, 503, 504):
+        raise UpstreamUnavailable(service)
     if response.status_code != 200:
         raise UpstreamBadResponse(service)
     try:

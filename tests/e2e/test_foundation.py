@@ -1,0 +1,93 @@
+"""The foundation end to end: real gunicorn replicas, PostgreSQL, HAProxy, and manage_all.sh itself."""
+
+import os
+import signal
+import time
+
+import httpx
+import psycopg2
+import pytest
+from support.stack import Stack
+
+
+def test_the_aggregate_through_haproxy_is_read_from_postgresql(stack):
+    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=f"{stack.database_prefix}scaling_users")
+    with connection, connection.cursor() as cursor:
+        cursor.execute("UPDATE users_userprofile SET full_name = 'Straight From Postgres' WHERE id = 1")
+    connection.close()
+
+    response = httpx.get(f"{stack.url('gateway')}/api/1/1/")
+
+    assert response.status_code == 200
+    assert response.json()["user"]["full_name"] == "Straight From Postgres"
+    assert response.json()["product"]["sku"] == "SKU-000001"
+
+
+def test_a_write_through_the_gateway_is_visible_in_the_service(stack):
+    with stack.client() as gateway, stack.client("users") as users:
+        created = gateway.post("/api/users/", json={"username": "e2e_writer", "email": "e2e_writer@example.com"})
+        fetched = users.get(f"/api/users/{created.json()['id']}/")
+
+    assert created.status_code == 201
+    assert fetched.json()["username"] == "e2e_writer"
+
+
+def test_status_lists_every_replica_as_up(stack):
+    output = stack.manage("status").stdout
+
+    lines = [line.split() for line in output.splitlines()[1:] if line.startswith(("users", "products", "gateway"))]
+    assert sorted(line[1] for line in lines) == sorted(
+        ["users-1", "users-2", "users-3", "products-1", "products-2", "products-3", "gateway-1", "gateway-2"]
+    )
+    assert {line[4] for line in lines} == {"UP"}
+
+
+def test_token_says_authentication_is_not_enabled_yet(stack):
+    result = stack.manage("token", "someone", check=False)
+
+    assert result.returncode != 0
+    assert result.stdout == ""
+
+
+def wait_until_refused(url: str, timeout: float = 10) -> None:
+    """SIGKILL is asynchronous: poll until the port no longer accepts connections."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/healthz", timeout=0.5)
+        except httpx.ConnectError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{url} still answers {timeout}s after SIGKILL")
+
+
+@pytest.fixture
+def sqlite_stack(tmp_path):
+    stack = Stack("sqlite", 36000, tmp_path, redis_db=11)
+    stack.env["POSTGRES_PORT"] = "1"  # nothing listens there: PostgreSQL is "not installed"
+    yield stack
+    stack.down()
+
+
+def test_without_postgresql_up_falls_back_to_sqlite_and_down_stops_everything(sqlite_stack):
+    result = sqlite_stack.manage("up", "--direct")
+    pids = {name: sqlite_stack.pid(name) for name in ("users-1", "products-1", "gateway-1")}
+
+    aggregate = httpx.get(f"{sqlite_stack.url('gateway')}/api/2/3/")
+    os.killpg(pids["users-1"], signal.SIGKILL)  # the replica: gunicorn master and its workers
+    wait_until_refused(sqlite_stack.url("users"))
+    users_down = httpx.get(f"{sqlite_stack.url('gateway')}/api/2/3/")
+    sqlite_stack.down()
+
+    assert result.stdout.splitlines()[0].startswith("PostgreSQL is not reachable at 127.0.0.1:1; using SQLite files")
+    assert sorted(path.name for path in (sqlite_stack.stack_dir / "db").iterdir()) == [
+        "scaling_gateway.sqlite3",
+        "scaling_products.sqlite3",
+        "scaling_users.sqlite3",
+    ]
+    assert (aggregate.status_code, aggregate.json()["user"]["username"]) == (200, "user_2")
+    assert users_down.status_code == 502
+    assert users_down.json()["error"]["detail"] == {"service": "users"}
+    for pid in pids.values():
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pid, 0)
