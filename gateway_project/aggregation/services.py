@@ -3,11 +3,13 @@
 import time
 
 from upstream.clients import call, fan_out_pool
-from upstream.exceptions import UpstreamBadResponse, UpstreamUnavailable
+from upstream.exceptions import UpstreamBadResponse, UpstreamBusy, UpstreamTimeout, UpstreamUnavailable
 
 from .exceptions import PartsNotFound
 
 PARTS = (("user", "users"), ("product", "products"))
+# What the load balancer in front of a service answers when no replica can: passed on, naming the service.
+UPSTREAM_FAILURES = {502: UpstreamUnavailable, 503: UpstreamBusy, 504: UpstreamTimeout}
 
 
 def _fetch(service: str, object_id: int, headers: dict) -> tuple[int, object, float]:
@@ -16,8 +18,8 @@ def _fetch(service: str, object_id: int, headers: dict) -> tuple[int, object, fl
     elapsed_ms = (time.perf_counter() - started) * 1000
     if response.status_code == 404:
         return 404, None, elapsed_ms
-    if response.status_code in (502, 503, 504):
-        raise UpstreamUnavailable(service)
+    if response.status_code in UPSTREAM_FAILURES:
+        raise UPSTREAM_FAILURES[response.status_code](service)
     if response.status_code != 200:
         raise UpstreamBadResponse(service)
     try:

@@ -9,6 +9,8 @@ from django.conf import settings
 
 from .exceptions import UpstreamTimeout, UpstreamUnavailable
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
 _lock = threading.Lock()
 _state: dict = {"pid": None, "client": None, "pool": None}
 
@@ -60,7 +62,14 @@ def service_url(service: str) -> str:
 def call(service: str, method: str, path: str, **kwargs) -> httpx.Response:
     """One upstream request; transport failures become 502/504 errors that name the service."""
     try:
-        return http_client().request(method, service_url(service) + path, **kwargs)
+        try:
+            return http_client().request(method, service_url(service) + path, **kwargs)
+        except httpx.RemoteProtocolError:
+            # A pooled keep-alive connection closed by the peer (say, a reloading HAProxy) just as we
+            # sent on it: RFC 9112 §9.3.1 lets a client replay an idempotent request once.
+            if method not in IDEMPOTENT_METHODS:
+                raise
+            return http_client().request(method, service_url(service) + path, **kwargs)
     except httpx.TimeoutException as exc:
         if isinstance(exc, httpx.ConnectTimeout):
             raise UpstreamUnavailable(service) from exc

@@ -28,3 +28,10 @@ class UpstreamBadResponse(UpstreamError):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_code = "upstream_bad_response"
     default_detail = "The {service} service returned an invalid response."
+
+
+class UpstreamBusy(UpstreamError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "upstream_busy"
+    default_detail = "The {service} service is at capacity; retry shortly."
+    wait = 1

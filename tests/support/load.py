@@ -14,6 +14,7 @@ class LoadResult:
     errors: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     bodies_of_failures: list[str] = field(default_factory=list)
+    stale_connection_retries: int = 0
 
     @property
     def total(self) -> int:
@@ -24,7 +25,10 @@ class LoadResult:
         return sum(n for status, n in self.statuses.items() if status >= 400) + sum(self.errors.values())
 
     def summary(self) -> str:
-        return f"{self.total} requests: statuses {dict(self.statuses)}, errors {dict(self.errors)}"
+        return (
+            f"{self.total} requests: statuses {dict(self.statuses)}, errors {dict(self.errors)}, "
+            f"stale keep-alive retries {self.stale_connection_retries}"
+        )
 
 
 class Load:
@@ -63,6 +67,16 @@ class Load:
         while self.result.total < count and time.monotonic() < end:
             time.sleep(0.05)
 
+    def _get(self, client: httpx.Client) -> httpx.Response:
+        """GET, replayed once if a reused keep-alive connection closed under it (RFC 9112 §9.3.1),
+        as curl and browsers do; such replays are counted, never hidden."""
+        try:
+            return client.get(self.url)
+        except httpx.RemoteProtocolError:
+            with self._lock:
+                self.result.stale_connection_retries += 1
+            return client.get(self.url)
+
     def _worker(self) -> None:
         with httpx.Client(timeout=self.timeout, headers=self.headers) as client:
             while not self._stop.is_set() and time.monotonic() < self.deadline:
@@ -71,7 +85,7 @@ class Load:
                         return
                 started = time.monotonic()
                 try:
-                    response = client.get(self.url)
+                    response = self._get(client)
                 except httpx.HTTPError as exc:
                     with self._lock:
                         self.result.errors[type(exc).__name__] += 1

@@ -33,10 +33,12 @@ class Stack:
             "SEED_COUNT": "20",
         }
 
-    def manage(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
+    def manage(
+        self, *args: str, check: bool = True, timeout: float = 180, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [str(ROOT / "manage_all.sh"), *args],
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
