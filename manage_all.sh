@@ -26,6 +26,7 @@ Commands:
   rollout <service>        restart every replica of a service, one at a time, with no failed request
   reload                   reload HAProxy's configuration without dropping a connection
   token <username>         print an API token for that API client
+  bench [--quick]          benchmark the system against the seed's Flask apps; writes bench/results/
 
 Environment: see the configuration table in README.md (ports, database and Redis URLs, replica ports).
 USAGE
@@ -56,6 +57,10 @@ ensure_venv() {
   fi
 }
 
+run_bench() {
+  PYTHONPATH="${ROOT}:${ROOT}/deploy${PYTHONPATH:+:${PYTHONPATH}}" exec "${VENV_DIR}/bin/python" -m bench "$@"
+}
+
 stackctl() {
   PYTHONPATH="${ROOT}/deploy${PYTHONPATH:+:${PYTHONPATH}}" exec "${VENV_DIR}/bin/python" -m stackctl "$@"
 }
@@ -66,6 +71,11 @@ main() {
     setup | up | down | status | logs | test | token | scale | rollout | reload)
       ensure_venv
       stackctl "$@"
+      ;;
+    bench)
+      shift
+      ensure_venv
+      run_bench "$@"
       ;;
     -h | --help | help)
       usage
