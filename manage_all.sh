@@ -25,7 +25,8 @@ Commands:
   scale <service> N        add or remove replicas of users, products or gateway while running
   rollout <service>        restart every replica of a service, one at a time, with no failed request
   reload                   reload HAProxy's configuration without dropping a connection
-  token <username>         print an API token for that API client
+  token <username> [--rate N/period | --unlimited]
+                           print only a fresh API token for that API client (created if needed)
   bench [--quick]          benchmark the system against the seed's Flask apps; writes bench/results/
 
 Environment: see the configuration table in README.md (ports, database and Redis URLs, replica ports).

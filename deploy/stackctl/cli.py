@@ -163,8 +163,14 @@ def cmd_reload(args) -> int:
 
 
 def cmd_token(args) -> int:
-    print("Token authentication is not enabled yet (the gateway security work adds it).", file=sys.stderr)
-    return 2
+    """Print only a fresh token, so `TOKEN=$(./manage_all.sh token alice)` works."""
+    state = StackState.load()
+    backend = state.database if state else databases.choose_backend()
+    if state is None:
+        databases.manage(SERVICES["gateway"], backend, "migrate", "--noinput")
+    options = ["--unlimited"] if args.unlimited else (["--rate", args.rate] if args.rate else [])
+    print(databases.manage(SERVICES["gateway"], backend, "issue_token", args.username, *options).strip())
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="print an API token for an API client")
     token.add_argument("username")
+    limits = token.add_mutually_exclusive_group()
+    limits.add_argument("--rate", help='rate limit for this client, e.g. "100/minute"')
+    limits.add_argument("--unlimited", action="store_true", help="exempt this client from rate limiting")
     token.set_defaults(func=cmd_token)
     return parser
 

@@ -87,13 +87,13 @@ def seed_count() -> int:
     return int(os.environ.get("SEED_COUNT", "100"))
 
 
-def secret_key() -> str:
-    """DJANGO_SECRET_KEY from the environment, else one generated once and kept under var/."""
-    if os.environ.get("DJANGO_SECRET_KEY"):
-        return os.environ["DJANGO_SECRET_KEY"]
-    path = stack_dir() / "secret_key"
+def local_secret(env_name: str) -> str:
+    """A secret from the environment, else one generated once and kept (mode 600) under var/."""
+    if os.environ.get(env_name):
+        return os.environ[env_name]
+    path = stack_dir() / env_name.lower()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
     return path.read_text().strip()

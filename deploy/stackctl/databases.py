@@ -1,6 +1,7 @@
 """Create each project's database, migrate it and seed it; fall back to SQLite without PostgreSQL."""
 
 import os
+import sys
 import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
@@ -65,7 +66,8 @@ def choose_backend() -> str:
     params = _maintenance_params()
     print(
         f"PostgreSQL is not reachable at {params['host']}:{params['port']}; "
-        f"using SQLite files under {sqlite_dir()} instead."
+        f"using SQLite files under {sqlite_dir()} instead.",
+        file=sys.stderr,
     )
     return "sqlite"
 
@@ -78,8 +80,8 @@ def database_url(service: Service, backend: str) -> str:
     return service.database_url(sqlite_dir() if backend == "sqlite" else None)
 
 
-def manage(service: Service, backend: str, *args: str) -> None:
-    """Run manage.py for a project with the same environment its replicas get."""
+def manage(service: Service, backend: str, *args: str) -> str:
+    """Run manage.py for a project with the same environment its replicas get; returns its stdout."""
     from .processes import service_env
 
     env = service_env(service, database_url(service, backend), 0, {"users": 0, "products": 0})
@@ -94,6 +96,7 @@ def manage(service: Service, backend: str, *args: str) -> None:
         raise StackError(f"{service.project}: manage.py {' '.join(args)} failed:\n{result.stderr[-2000:]}")
     if result.stdout.strip() and args[0].startswith("seed"):
         print("  " + result.stdout.strip())
+    return result.stdout
 
 
 def prepare(backend: str) -> None:

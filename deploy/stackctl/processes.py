@@ -58,7 +58,8 @@ def service_env(service: Service, database_url: str, port: int, upstream_ports: 
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": f"{service.project}.settings",
-            "DJANGO_SECRET_KEY": config.secret_key(),
+            "DJANGO_SECRET_KEY": config.local_secret("DJANGO_SECRET_KEY"),
+            "SERVICE_AUTH_TOKEN": config.local_secret("SERVICE_AUTH_TOKEN"),
             "DATABASE_URL": database_url,
             "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             "GUNICORN_BIND": f"127.0.0.1:{port}",

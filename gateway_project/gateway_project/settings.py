@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "clients",
+    "ratelimit",
     "upstream",
     "aggregation",
     "proxy",
@@ -32,6 +34,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "svc_common.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "clients.middleware.AccessMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -81,6 +84,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 102
 APPEND_SLASH = False
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD = conf.hsts(env)
+SILENCED_SYSTEM_CHECKS = conf.SILENCED_DEPLOY_CHECKS
 
 REST_FRAMEWORK = conf.rest_framework()
 LOGGING = conf.logging_config(env.str("LOG_LEVEL", default="INFO"))
@@ -91,3 +96,15 @@ PRODUCTS_SERVICE_URL = env.str("PRODUCTS_SERVICE_URL", default="http://127.0.0.1
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=1.0)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=5.0)
 UPSTREAM_POOL_SIZE = env.int("UPSTREAM_POOL_SIZE", default=32)
+SERVICE_AUTH_TOKEN = env.str("SERVICE_AUTH_TOKEN")
+
+# API tokens and rate limits (per token; per client IP for token creation).
+TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=30 * 24 * 3600)
+TOKEN_RECORD_TTL_SECONDS = env.int("TOKEN_RECORD_TTL_SECONDS", default=60)
+RATE_LIMITS = {
+    "read": env.str("RATE_LIMIT_READ", default="600/minute"),
+    "write": env.str("RATE_LIMIT_WRITE", default="120/minute"),
+    "auth": env.str("RATE_LIMIT_AUTH", default="10/minute"),
+}
+# Redis down: True lets requests through unmetered (availability); False refuses them with 429.
+RATE_LIMIT_FAIL_OPEN = env.bool("RATE_LIMIT_FAIL_OPEN", default=True)

@@ -1,5 +1,6 @@
 """Which headers cross the gateway, in each direction."""
 
+from django.conf import settings
 from svc_common.middleware import client_ip
 
 # RFC 9110 §7.6.1 hop-by-hop headers, plus ones the gateway recomputes or must not leak.
@@ -30,7 +31,14 @@ FORWARDED_REQUEST_HEADERS = (
 
 def upstream_request_headers(request) -> dict:
     """Headers for an upstream call: a safe subset of the client's plus the forwarding ones."""
-    headers = {"Accept": "application/json", "X-Request-ID": request.request_id}
+    headers = {
+        "Accept": "application/json",
+        "X-Request-ID": request.request_id,
+        "X-Service-Token": settings.SERVICE_AUTH_TOKEN,
+    }
+    client_id = getattr(request, "client_id", None)
+    if client_id is not None:
+        headers["X-Client-ID"] = str(client_id)
     for name in FORWARDED_REQUEST_HEADERS:
         value = request.headers.get(name)
         if value is not None:

@@ -13,7 +13,7 @@ from support.relay import Relay
 def test_requests_are_spread_over_every_healthy_replica(stack):
     before = haproxy_stats.servers(stack.url("stats"), "be_users")
 
-    with httpx.Client(base_url=stack.url("users")) as users:
+    with stack.client("users") as users:
         statuses = {users.get("/api/users/1/").status_code for _ in range(60)}
 
     after = haproxy_stats.servers(stack.url("stats"), "be_users")
@@ -25,7 +25,7 @@ def test_requests_are_spread_over_every_healthy_replica(stack):
 
 def test_sigkill_of_a_users_replica_mid_load_fails_no_request(stack):
     stats = stack.url("stats")
-    with Load(f"{stack.url('gateway')}/api/1/1/", max_seconds=90) as load:
+    with Load(f"{stack.url('gateway')}/api/1/1/", max_seconds=90, headers=stack.auth_headers()) as load:
         load.wait_for(150)
         os.killpg(stack.pid("users-2"), signal.SIGKILL)
         seconds_to_down = haproxy_stats.wait_for_status(stats, "be_users", "users-2", "DOWN", timeout=5)
@@ -43,7 +43,7 @@ def test_sigkill_of_a_users_replica_mid_load_fails_no_request(stack):
 def test_a_rollout_of_the_product_service_under_load_fails_no_request(stack):
     pids_before = {f"products-{i}": stack.pid(f"products-{i}") for i in (1, 2, 3)}
 
-    with Load(f"{stack.url('gateway')}/api/2/2/", max_seconds=120) as load:
+    with Load(f"{stack.url('gateway')}/api/2/2/", max_seconds=120, headers=stack.auth_headers()) as load:
         load.wait_for(100)
         stack.manage("rollout", "products")
         load.wait_for(load.result.total + 100)
@@ -62,7 +62,7 @@ def test_a_replica_whose_database_fails_is_taken_out_and_comes_back_by_itself(st
     stats = stack.url("stats")
     replica = f"http://127.0.0.1:{stack.replica_port('users', 4)}"
     try:
-        with Load(f"{stack.url('users')}/api/users/3/", max_seconds=60) as load:
+        with Load(f"{stack.url('users')}/api/users/3/", max_seconds=60, headers=stack.service_headers()) as load:
             load.wait_for(100)
             relay.cut()
             haproxy_stats.wait_for_status(stats, "be_users", "users-4", "DOWN", timeout=5)
@@ -83,7 +83,7 @@ def test_a_replica_whose_database_fails_is_taken_out_and_comes_back_by_itself(st
 
 
 def test_ten_haproxy_reloads_under_load_fail_no_request(stack):
-    with Load(f"{stack.url('gateway')}/api/3/3/", max_seconds=120) as load:
+    with Load(f"{stack.url('gateway')}/api/3/3/", max_seconds=120, headers=stack.auth_headers()) as load:
         load.wait_for(50)
         for _ in range(10):
             stack.manage("reload")
@@ -98,7 +98,13 @@ def test_overload_past_maxconn_and_queue_gets_fast_json_503s(stack):
     tight = {"HAPROXY_SERVER_MAXCONN": "1", "HAPROXY_SERVER_MAXQUEUE": "1", "HAPROXY_QUEUE_TIMEOUT": "250ms"}
     stack.manage("reload", env=tight)
     try:
-        with Load(f"{stack.url('gateway')}/api/4/4/", concurrency=48, max_seconds=4, max_requests=3000) as load:
+        with Load(
+            f"{stack.url('gateway')}/api/4/4/",
+            concurrency=48,
+            max_seconds=4,
+            max_requests=3000,
+            headers=stack.auth_headers(),
+        ) as load:
             time.sleep(4)  # a fixed-length burst: the load's own deadline bounds it
         result = load.stop()
     finally:
@@ -110,5 +116,5 @@ def test_overload_past_maxconn_and_queue_gets_fast_json_503s(stack):
     assert max(result.latencies) < 0.25 + 10 + 1
     sorted_latencies = sorted(result.latencies)
     assert sorted_latencies[int(len(sorted_latencies) * 0.99)] < 2.0
-    body = httpx.get(f"{stack.url('gateway')}/api/4/4/")
+    body = httpx.get(f"{stack.url('gateway')}/api/4/4/", headers=stack.auth_headers())
     assert body.status_code == 200

@@ -1,6 +1,8 @@
 """The gateway runs in-process; the user and product services it calls are real gunicorn processes."""
 
 import pytest
+from django.test import Client
+from django_redis import get_redis_connection
 from support.stack import Stack
 
 
@@ -10,6 +12,7 @@ def services(tmp_path_factory):
     stack = Stack("gwsuite", 20000, tmp_path_factory.mktemp("gwsuite"), redis_db=13)
     # The in-process gateway forwards its host, "testserver", as X-Forwarded-Host.
     stack.env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
+    stack.env["SERVICE_AUTH_TOKEN"] = "test-service-credential"
     stack.up("--direct", "--services", "users,products")
     yield stack
     stack.down()
@@ -19,6 +22,37 @@ def services(tmp_path_factory):
 def upstream_urls(services, settings):
     settings.USERS_SERVICE_URL = services.url("users")
     settings.PRODUCTS_SERVICE_URL = services.url("products")
+
+
+@pytest.fixture(autouse=True)
+def clean_redis(settings):
+    """Each test starts with no rate-limit state or cached token records (a Redis db of its own)."""
+    get_redis_connection("default").flushdb()
+
+
+@pytest.fixture
+def issue_token(db):
+    """Factory: (client, key) for a new API client with the given limits."""
+    from clients.services import api_client_get_or_create, api_client_update, token_issue
+
+    def issue(username: str = "tester", *, rate: str = "", unlimited: bool = False, ttl=None):
+        api_client = api_client_get_or_create(username=username)
+        api_client_update(client=api_client, rate_limit=rate, unlimited=unlimited)
+        return api_client, token_issue(client=api_client, ttl=ttl)[1]
+
+    return issue
+
+
+@pytest.fixture
+def client(issue_token):
+    """A test client that authenticates as an unlimited API client."""
+    _, key = issue_token("unlimited-tester", unlimited=True)
+    return Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+
+@pytest.fixture
+def anonymous():
+    return Client()
 
 
 @pytest.fixture

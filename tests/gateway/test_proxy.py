@@ -91,7 +91,7 @@ def test_upstream_redirects_are_returned_not_followed(client, settings, redirect
     assert response["Location"] == "http://internal.example/secret"
 
 
-def test_only_end_to_end_request_headers_are_forwarded():
+def test_only_end_to_end_request_headers_are_forwarded_plus_the_service_credential():
     request = RequestFactory().get(
         "/api/users/",
         HTTP_AUTHORIZATION="Token secret",
@@ -101,12 +101,15 @@ def test_only_end_to_end_request_headers_are_forwarded():
         HTTP_ACCEPT="text/html",
     )
     request.request_id = "req-12345678"
+    request.client_id = 42
 
     headers = upstream_request_headers(request)
 
     assert headers == {
         "Accept": "application/json",
         "X-Request-ID": "req-12345678",
+        "X-Service-Token": "test-service-credential",
+        "X-Client-ID": "42",
         "Idempotency-Key": "k-1",
         "X-Forwarded-For": "127.0.0.1",
         "X-Forwarded-Host": "testserver",

@@ -11,8 +11,11 @@ _sequence = itertools.count(1)
 
 
 @pytest.fixture
-def api_client():
-    return APIClient()
+def api_client(settings):
+    """A client calling as the gateway does: with the service credential."""
+    client = APIClient()
+    client.credentials(HTTP_X_SERVICE_TOKEN=settings.SERVICE_AUTH_TOKEN)
+    return client
 
 
 @pytest.fixture

@@ -47,6 +47,11 @@ class Relay:
 
     def cut(self) -> None:
         """Refuse new connections and break the open ones."""
+        # shutdown() wakes the thread blocked in accept(); close() alone would leave it listening.
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         with self._lock:
             for connection in self._connections:

@@ -20,6 +20,7 @@ class Stack:
         self.port_base = port_base
         self.stack_dir = stack_dir
         self.database_prefix = f"test_{name}_"
+        self._tokens: dict[str, str] = {}
         self.env = {
             **os.environ,
             "STACK_DIR": str(stack_dir),
@@ -76,5 +77,19 @@ class Stack:
     def pid(self, name: str) -> int:
         return int((self.stack_dir / "run" / f"{name}.pid").read_text())
 
+    def token(self, username: str = "e2e-client", *options: str) -> str:
+        """A fresh API token from `manage_all.sh token` (unlimited unless options say otherwise)."""
+        return self.manage("token", username, *(options or ("--unlimited",))).stdout.strip()
+
+    def auth_headers(self, username: str = "e2e-client") -> dict:
+        if username not in self._tokens:
+            self._tokens[username] = self.token(username)
+        return {"Authorization": f"Token {self._tokens[username]}"}
+
+    def service_headers(self) -> dict:
+        """What the gateway sends to the services: the shared credential manage_all.sh generated."""
+        return {"X-Service-Token": (self.stack_dir / "service_auth_token").read_text().strip()}
+
     def client(self, service: str = "gateway", **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.url(service), timeout=10, **kwargs)
+        headers = self.auth_headers() if service == "gateway" else self.service_headers()
+        return httpx.Client(base_url=self.url(service), timeout=10, headers=headers, **kwargs)

@@ -183,6 +183,7 @@ def test_browsable_api_renders_html_for_browsers(api_client, make_user):
 
     response = api_client.get("/api/users/", HTTP_ACCEPT="text/html")
 
+
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert b"User List" in response.content

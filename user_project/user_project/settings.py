@@ -80,6 +80,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 102
 APPEND_SLASH = False
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD = conf.hsts(env)
+SILENCED_SYSTEM_CHECKS = conf.SILENCED_DEPLOY_CHECKS
 
 REST_FRAMEWORK = conf.rest_framework()
+# The credential the gateway presents (X-Service-Token); no default, like any production secret.
+SERVICE_AUTH_TOKEN = env.str("SERVICE_AUTH_TOKEN")
 LOGGING = conf.logging_config(env.str("LOG_LEVEL", default="INFO"))

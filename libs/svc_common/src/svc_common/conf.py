@@ -20,6 +20,20 @@ def secret_key(env: environ.Env, debug: bool) -> str:
     return key
 
 
+# Deploy checks silenced on purpose (README, "Security"): TLS ends at the edge proxy, which redirects
+# HTTP to HTTPS; replicas speak plain HTTP to it and to its health checks. HSTS preload is opt-in.
+SILENCED_DEPLOY_CHECKS = ["security.W008", "security.W021"]
+
+
+def hsts(env: environ.Env) -> tuple[int, bool, bool]:
+    """(SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD); sent on HTTPS only."""
+    return (
+        env.int("DJANGO_HSTS_SECONDS", default=31_536_000),
+        env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True),
+        env.bool("DJANGO_HSTS_PRELOAD", default=False),
+    )
+
+
 def database(env: environ.Env, default_name: str) -> dict:
     """DATABASE_URL (PostgreSQL or SQLite) with persistent, health-checked connections."""
     config = env.db_url("DATABASE_URL", default=f"postgres://postgres@127.0.0.1:5432/{default_name}")
@@ -51,8 +65,16 @@ def cache(env: environ.Env, key_prefix: str) -> dict:
 
 
 def rest_framework(*, page_size: int = 20) -> dict:
-    """DRF defaults: JSON first, the browsable API for people, the shared error handler."""
+    """DRF defaults: JSON first, the browsable API for people, the shared error handler.
+
+    APIs accept the gateway's service credential, or a staff session for the browsable API.
+    """
     return {
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "svc_common.service_auth.GatewayAuthentication",
+            "rest_framework.authentication.SessionAuthentication",
+        ],
+        "DEFAULT_PERMISSION_CLASSES": ["svc_common.service_auth.IsGatewayOrStaff"],
         "DEFAULT_RENDERER_CLASSES": [
             "rest_framework.renderers.JSONRenderer",
             "rest_framework.renderers.BrowsableAPIRenderer",
@@ -66,7 +88,7 @@ def rest_framework(*, page_size: int = 20) -> dict:
             "rest_framework.filters.OrderingFilter",
         ],
         "EXCEPTION_HANDLER": "svc_common.errors.exception_handler",
-        "UNAUTHENTICATED_USER": None,
+        "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     }
 
 

@@ -1,0 +1,9 @@
+"""App config for API clients and their tokens."""
+
+from django.apps import AppConfig
+
+
+class ClientsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "clients"
+    verbose_name = "API clients"

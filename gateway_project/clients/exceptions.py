@@ -1,0 +1,37 @@
+"""Authentication and rate-limit errors, with the headers RFC 9110 and the RateLimit draft expect."""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+
+class NotAuthenticated(APIException):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "not_authenticated"
+    default_detail = "Authentication credentials were not provided."
+    auth_header = 'Token realm="api"'
+
+
+class AuthenticationFailed(NotAuthenticated):
+    default_code = "authentication_failed"
+    default_detail = "Invalid token."
+
+
+class TokenExpired(NotAuthenticated):
+    default_code = "token_expired"
+    default_detail = "Token has expired."
+
+
+class RateLimited(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "rate_limited"
+    default_detail = "Too many requests."
+
+    def __init__(self, wait_seconds: float, detail: str | None = None, decision=None):
+        super().__init__(detail)
+        self.wait = wait_seconds
+        self.decision = decision
+
+
+class RateLimiterUnavailable(RateLimited):
+    default_code = "rate_limiter_unavailable"
+    default_detail = "Requests cannot be metered right now; retry shortly."

@@ -1,0 +1,46 @@
+"""Service-to-service trust: the user and product APIs answer the gateway (shared credential) or staff."""
+
+import hmac
+
+from django.conf import settings
+from rest_framework import authentication, exceptions, permissions
+
+SERVICE_TOKEN_HEADER = "X-Service-Token"
+CLIENT_ID_HEADER = "X-Client-ID"
+
+
+class GatewayPrincipal:
+    """The gateway, calling on behalf of one of its API clients."""
+
+    is_authenticated = True
+    is_staff = False
+    is_gateway = True
+
+    def __init__(self, client_id: str | None):
+        self.client_id = client_id
+
+    def __str__(self) -> str:
+        return f"gateway (client {self.client_id})"
+
+
+class GatewayAuthentication(authentication.BaseAuthentication):
+    """Accept calls that carry the shared service credential, compared in constant time."""
+
+    def authenticate(self, request):
+        presented = request.META.get("HTTP_X_SERVICE_TOKEN")
+        if presented is None:
+            return None
+        if not hmac.compare_digest(presented.encode(), settings.SERVICE_AUTH_TOKEN.encode()):
+            raise exceptions.AuthenticationFailed("Invalid service credential.")
+        return GatewayPrincipal(request.META.get("HTTP_X_CLIENT_ID")), None
+
+    def authenticate_header(self, request):
+        return 'Service realm="internal"'
+
+
+class IsGatewayOrStaff(permissions.BasePermission):
+    """The gateway, or a logged-in staff member using the browsable API."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and (getattr(user, "is_gateway", False) or (user.is_authenticated and user.is_staff)))

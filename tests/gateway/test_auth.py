@@ -1,0 +1,184 @@
+"""Token authentication at the gateway: hashed, expiring, revocable tokens."""
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from clients.models import ApiToken
+from clients.tokens import token_hash
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def authed(key: str) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+
+def test_a_request_without_a_token_is_401_with_www_authenticate(anonymous):
+    response = anonymous.get("/api/1/1/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Token realm="api"'
+    assert response.json() == {
+        "error": {"code": "not_authenticated", "message": "Authentication credentials were not provided.", "detail": None}
+    }
+
+
+@pytest.mark.parametrize("header", ["Bearer abc", "Token", "Token short", "Token " + "!" * 40, "Basic dXNlcjpwdw=="])
+def test_a_malformed_authorization_header_is_401(header):
+    response = Client(HTTP_AUTHORIZATION=header).get("/api/1/1/")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "Invalid token header."
+
+
+def test_an_unknown_token_is_401():
+    response = authed("A" * 40).get("/api/1/1/")
+
+    assert response.status_code == 401
+    assert response.json()["error"] == {"code": "authentication_failed", "message": "Invalid token.", "detail": None}
+
+
+def test_a_valid_token_reaches_the_services(issue_token):
+    _, key = issue_token()
+
+    response = authed(key).get("/api/1/1/")
+
+    assert response.status_code == 200
+    assert response.json()["user"]["id"] == 1
+
+
+def test_an_expired_token_is_401_token_expired(issue_token):
+    _, key = issue_token(ttl=timedelta(milliseconds=1))
+
+    response = authed(key).get("/api/1/1/")
+
+    assert response.status_code == 401
+    assert response.json()["error"] == {"code": "token_expired", "message": "Token has expired.", "detail": None}
+
+
+def test_a_token_that_expires_while_its_record_is_cached_is_401_token_expired(issue_token):
+    _, key = issue_token(ttl=timedelta(seconds=1))
+    assert authed(key).get("/api/1/1/").status_code == 200
+
+    import time
+
+    deadline = time.monotonic() + 5
+    response = authed(key).get("/api/1/1/")
+    while response.status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        response = authed(key).get("/api/1/1/")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_expired"
+
+
+def test_token_creation_returns_a_working_token_that_is_stored_only_as_a_hash(anonymous):
+    get_user_model().objects.create_user("alice", password="correct horse battery staple")
+
+    response = anonymous.post(
+        "/api/auth/token/",
+        json.dumps({"username": "alice", "password": "correct horse battery staple"}),
+        "application/json",
+    )
+
+    key = response.json()["token"]
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
+    assert response.json()["client"] == "alice"
+    assert authed(key).get("/api/2/2/").status_code == 200
+    stored = ApiToken.objects.get(client__user__username="alice")
+    assert stored.key_hash == token_hash(key)
+    assert stored.prefix == key[:8]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM clients_apitoken")
+        rows = cursor.fetchall()
+    assert not any(key in str(value) for row in rows for value in row)
+
+
+def test_wrong_credentials_are_401_and_repeated_failures_are_throttled(anonymous, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "3/minute"}
+    get_user_model().objects.create_user("bob", password="right-password-123")
+    payload = json.dumps({"username": "bob", "password": "wrong"})
+
+    statuses = [anonymous.post("/api/auth/token/", payload, "application/json").status_code for _ in range(5)]
+    last = anonymous.post("/api/auth/token/", payload, "application/json")
+
+    assert statuses == [401, 401, 401, 429, 429]
+    assert last["Retry-After"].isdigit() and int(last["Retry-After"]) >= 1
+    assert last.json()["error"]["code"] == "rate_limited"
+
+
+def test_token_creation_with_missing_fields_is_400(anonymous):
+    response = anonymous.post("/api/auth/token/", json.dumps({"username": "x"}), "application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["detail"] == {"password": ["This field is required."]}
+
+
+def test_delete_revokes_the_presented_token_at_once(issue_token):
+    _, key = issue_token()
+    assert authed(key).get("/api/1/1/").status_code == 200  # now cached in Redis
+
+    revoked = authed(key).delete("/api/auth/token/")
+    after = authed(key).get("/api/1/1/")
+
+    assert revoked.status_code == 204
+    assert after.status_code == 401
+    assert ApiToken.objects.get(key_hash=token_hash(key)).revoked_at is not None
+
+
+def test_a_client_may_hold_several_tokens_and_revoking_one_keeps_the_other(issue_token):
+    _, first = issue_token("multi")
+    _, second = issue_token("multi")
+
+    authed(first).delete("/api/auth/token/")
+
+    assert authed(first).get("/api/1/1/").status_code == 401
+    assert authed(second).get("/api/1/1/").status_code == 200
+
+
+def test_revoking_in_the_admin_makes_the_token_fail(issue_token):
+    _, key = issue_token("victim")
+    assert authed(key).get("/api/1/1/").status_code == 200
+    admin = Client()
+    admin.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    token = ApiToken.objects.get(key_hash=token_hash(key))
+
+    listing = admin.get("/admin/clients/apitoken/")
+    action = admin.post(
+        "/admin/clients/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}, follow=True
+    )
+
+    assert listing.status_code == 200 and token.prefix.encode() in listing.content
+    assert b"Revoked 1 token(s)." in action.content
+    assert authed(key).get("/api/1/1/").status_code == 401
+
+
+def test_health_and_admin_login_need_no_token(anonymous):
+    assert anonymous.get("/healthz").status_code == 200
+    assert anonymous.get("/readyz").status_code == 200
+    assert anonymous.get("/admin/login/").status_code == 200
+
+
+def test_issue_token_command_prints_only_a_working_token():
+    out = StringIO()
+
+    call_command("issue_token", "cli-user", "--rate", "100/minute", stdout=out)
+
+    key = out.getvalue().strip()
+    assert len(key) == 40 and "\n" not in key
+    token = ApiToken.objects.get(key_hash=token_hash(key))
+    assert (token.client.user.username, token.client.rate_limit, token.client.unlimited) == ("cli-user", "100/minute", False)
+
+
+def test_issue_token_command_rejects_a_bad_rate():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="Invalid rate 'fast'"):
+        call_command("issue_token", "cli-user", "--rate", "fast", stdout=StringIO())

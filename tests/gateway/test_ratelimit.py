@@ -1,0 +1,96 @@
+"""Distributed rate limiting: GCRA in one Redis script, IETF RateLimit headers, and the Redis-down policy."""
+
+import pytest
+from django.test import Client
+from ratelimit.policies import Policy, parse_rate
+
+pytestmark = pytest.mark.django_db
+
+
+def authed(key: str) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+
+def test_rates_parse_into_limits_and_periods():
+    assert parse_rate("600/minute") == Policy(600, 60_000)
+    assert parse_rate("5/s") == Policy(5, 1000)
+    assert parse_rate("2/hour") == Policy(2, 3_600_000)
+
+
+def test_a_limited_client_gets_exactly_its_limit_then_429_with_headers(issue_token):
+    _, key = issue_token("limited", rate="5/minute")
+    client = authed(key)
+
+    responses = [client.get("/api/1/1/") for _ in range(7)]
+
+    assert [r.status_code for r in responses] == [200, 200, 200, 200, 200, 429, 429]
+    assert [r["RateLimit"] for r in responses[:5]] == [f'"read";r={n};t={t}' for n, t in
+                                                        zip([4, 3, 2, 1, 0], [12, 24, 36, 48, 60])]
+    assert {r["RateLimit-Policy"] for r in responses} == {'"read";q=5;w=60'}
+    limited = responses[5]
+    assert limited["RateLimit"] == '"read";r=0;t=60'
+    assert 11 <= int(limited["Retry-After"]) <= 12
+    assert limited.json()["error"] == {"code": "rate_limited", "message": "Too many requests.", "detail": None}
+
+
+def test_reads_and_writes_are_metered_separately(issue_token, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "read": "2/minute", "write": "1/minute"}
+    _, key = issue_token("groups")
+    client = authed(key)
+
+    reads = [client.get("/api/products/1/").status_code for _ in range(3)]
+    writes = [client.patch("/api/products/1/", "{}", "application/json").status_code for _ in range(2)]
+
+    assert reads == [200, 200, 429]
+    assert writes == [200, 429]
+
+
+def test_limits_are_per_token_owner_not_global(issue_token):
+    _, first = issue_token("first", rate="1/minute")
+    _, second = issue_token("second", rate="1/minute")
+
+    assert authed(first).get("/api/1/1/").status_code == 200
+    assert authed(first).get("/api/1/1/").status_code == 429
+    assert authed(second).get("/api/1/1/").status_code == 200
+
+
+def test_an_unlimited_client_gets_no_ratelimit_headers(client):
+    response = client.get("/api/1/1/")
+
+    assert response.status_code == 200
+    assert "RateLimit" not in response and "RateLimit-Policy" not in response
+
+
+@pytest.fixture
+def redis_unreachable(settings):
+    caches = {**settings.CACHES}
+    caches["default"] = {**caches["default"], "LOCATION": "redis://127.0.0.1:1/0"}
+    settings.CACHES = caches
+
+
+def test_with_redis_unreachable_and_fail_open_requests_pass_unmetered(issue_token, settings):
+    _, key = issue_token("open", rate="1/minute")
+    settings.RATE_LIMIT_FAIL_OPEN = True
+    caches = {**settings.CACHES}
+    caches["default"] = {**caches["default"], "LOCATION": "redis://127.0.0.1:1/0"}
+    settings.CACHES = caches
+
+    statuses = [authed(key).get("/api/1/1/").status_code for _ in range(3)]
+    bad_token = authed("B" * 40).get("/api/1/1/")
+
+    assert statuses == [200, 200, 200]
+    assert bad_token.status_code == 401
+
+
+def test_with_redis_unreachable_and_fail_closed_requests_get_429_not_5xx(issue_token, settings):
+    _, key = issue_token("closed")
+    settings.RATE_LIMIT_FAIL_OPEN = False
+    caches = {**settings.CACHES}
+    caches["default"] = {**caches["default"], "LOCATION": "redis://127.0.0.1:1/0"}
+    settings.CACHES = caches
+
+    response = authed(key).get("/api/1/1/")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"
+    assert response.json()["error"]["code"] == "rate_limiter_unavailable"
