@@ -58,6 +58,9 @@ main() {
   export PYTHONPATH="${APP_HOME}/${project}${PYTHONPATH:+:${PYTHONPATH}}"
   export GUNICORN_PROC_NAME="${GUNICORN_PROC_NAME:-${SERVICE}}"
   cd "${APP_HOME}/${project}"
+  if [[ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]]; then
+    mkdir -p "${PROMETHEUS_MULTIPROC_DIR}"
+  fi
 
   case "${command}" in
     serve)
@@ -65,6 +68,10 @@ main() {
       python "${DBCTL}" wait --timeout "${DB_WAIT_TIMEOUT:-60}" || err "starting without the database"
       if [[ "${MIGRATE_ON_START:-false}" == "true" ]]; then
         python "${DBCTL}" migrate
+      fi
+      # prometheus_client's multiprocess files describe this replica's workers only: start empty.
+      if [[ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]]; then
+        find "${PROMETHEUS_MULTIPROC_DIR}" -mindepth 1 -delete
       fi
       # exec: gunicorn becomes PID 1 and receives SIGTERM itself, for a graceful shutdown.
       exec gunicorn --config "${GUNICORN_CONFIG}" --worker-tmp-dir /dev/shm "${project}.wsgi:application" "$@"

@@ -106,9 +106,10 @@ def env_reads(path: Path) -> tuple[list[EnvRead], list[str]]:
             elif isinstance(func, ast.Name) and func.id == "env":
                 record(first, node.lineno, "default" in keywords or len(node.args) >= 3, "env()")
             elif isinstance(func, ast.Attribute) and func.attr == "get" and _is_os_environ(func.value):
-                record(first, node.lineno, len(node.args) >= 2 or "default" in keywords, "os.environ.get()")
+                # Optional by construction: None when unset.
+                record(first, node.lineno, True, "os.environ.get()")
             elif isinstance(func, ast.Attribute) and func.attr == "getenv":
-                record(first, node.lineno, len(node.args) >= 2 or "default" in keywords, "os.getenv()")
+                record(first, node.lineno, True, "os.getenv()")
         elif isinstance(node, ast.Subscript) and _is_os_environ(node.value) and isinstance(node.ctx, ast.Load):
             record(node.slice, node.lineno, False, "os.environ[]")
     return reads, problems

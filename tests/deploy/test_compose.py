@@ -121,9 +121,18 @@ def test_grafana_dashboard_uses_the_provisioned_datasource_in_every_panel():
 def test_observability_overlay_joins_the_stack_network():
     merged = checks.merge_compose(COMPOSE_FILE, OBSERVABILITY_FILE)
 
+    assert list(merged["services"]["prometheus"]["networks"]) == ["backend"]
+    assert merged["services"]["grafana"]["networks"] == ["backend"]
     for name in ("prometheus", "grafana"):
-        assert merged["services"][name]["networks"] == ["backend"]
         assert all(target in merged["services"] for target in merged["services"][name]["depends_on"])
+
+
+def test_only_prometheus_may_scrape_the_replicas(compose: dict):
+    merged = checks.merge_compose(COMPOSE_FILE, OBSERVABILITY_FILE)
+    env, _ = checks.compose_environment(compose["services"]["users"], COMPOSE_DIR)
+    prometheus = merged["services"]["prometheus"]["networks"]["backend"]["ipv4_address"]
+
+    assert env["METRICS_ALLOWED_NETWORKS"].split(",") == ["127.0.0.0/8", "::1/128", f"{prometheus}/32"]
 
 
 # ---------------------------------------------------------------- broken on purpose

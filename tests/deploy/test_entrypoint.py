@@ -45,8 +45,8 @@ def database():
         connection.close()
 
 
-def container_env(database: str, **overrides: str) -> dict:
-    """compose/.env.example as a container gets it, pointed at this machine's PostgreSQL and Redis."""
+def container_env(database: str, scratch: Path, **overrides: str) -> dict:
+    """compose/.env.example as a container gets it, pointed at this machine's PostgreSQL, Redis and `scratch`."""
     env = checks.parse_env_file(COMPOSE_DIR / ".env.example")
     env.update(
         {
@@ -59,6 +59,7 @@ def container_env(database: str, **overrides: str) -> dict:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "TRUSTED_PROXIES": "127.0.0.1",
             "DB_WAIT_TIMEOUT": "10",
+            "PROMETHEUS_MULTIPROC_DIR": str(scratch / "prometheus-multiproc"),
             **overrides,
         }
     )
@@ -76,8 +77,8 @@ def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
     return process.returncode, output
 
 
-def test_concurrent_migrate_runs_apply_migrations_once_and_await_sees_them(database: str):
-    env = container_env(database, MIGRATION_WAIT_TIMEOUT="0")
+def test_concurrent_migrate_runs_apply_migrations_once_and_await_sees_them(database: str, tmp_path: Path):
+    env = container_env(database, tmp_path, MIGRATION_WAIT_TIMEOUT="0")
     code, output = finish(entrypoint(env, "await-migrations"))
     assert code == 1, output
     assert "migrations were not applied" in output
@@ -110,9 +111,12 @@ def get(url: str) -> int | None:
         return None
 
 
-def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_sigterm(database: str):
+def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_sigterm(database: str, tmp_path: Path):
     port = free_port()
-    env = container_env(database, MIGRATE_ON_START="true", GUNICORN_BIND=f"127.0.0.1:{port}")
+    env = container_env(database, tmp_path, MIGRATE_ON_START="true", GUNICORN_BIND=f"127.0.0.1:{port}")
+    stale = Path(env["PROMETHEUS_MULTIPROC_DIR"]) / "counter_4242.db"
+    stale.parent.mkdir()
+    stale.write_text("left by the previous run of this container")
     process = entrypoint(env, "serve")
     try:
         deadline = time.monotonic() + 45
@@ -128,6 +132,7 @@ def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_si
         code, output = finish(process, timeout=40)
 
     assert ready == 200
+    assert not stale.exists(), "serve must start with an empty PROMETHEUS_MULTIPROC_DIR"
     assert "gunicorn" in command_line and "deploy/docker/entrypoint.sh" not in command_line
     assert code == 0, output
     assert re.search(r"applying \d+ migrations", output)

@@ -39,7 +39,7 @@ def test_discovery_reads_every_env_call_shape(tmp_path: Path):
     assert problems == []
     assert {(read.name, read.has_default) for read in reads} == {
         ("A_STR", True), ("B_BOOL", False), ("C_DB", True), ("D_CALL", True),
-        ("E_GET", False), ("F_ITEM", False), ("G_GETENV", True), ("H_PATH", True),
+        ("E_GET", True), ("F_ITEM", False), ("G_GETENV", True), ("H_PATH", True),
     }  # fmt: skip
 
 
