@@ -1,0 +1,50 @@
+"""The harness's own PostgreSQL database (the monolith's), found with the stack's POSTGRES_* variables."""
+
+import os
+
+import psycopg2
+from psycopg2 import sql
+
+from .processes import BenchError
+
+
+def _params() -> dict:
+    return {
+        "host": os.environ.get("POSTGRES_HOST", "127.0.0.1"),
+        "port": int(os.environ.get("POSTGRES_PORT", "5432")),
+        "user": os.environ.get("POSTGRES_USER", "postgres"),
+        "password": os.environ.get("POSTGRES_PASSWORD", ""),
+    }
+
+
+def url(name: str) -> str:
+    params = _params()
+    password = f":{params['password']}" if params["password"] else ""
+    return f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
+
+
+def connection_headroom() -> tuple[int, int]:
+    """(max_connections, connections in use now) of the PostgreSQL server."""
+    connection = psycopg2.connect(dbname="postgres", connect_timeout=3, **_params())
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('max_connections')::int, (SELECT count(*) FROM pg_stat_activity)")
+            return cursor.fetchone()
+    finally:
+        connection.close()
+
+
+def ensure(name: str) -> None:
+    """CREATE DATABASE name unless it exists; a clear error when PostgreSQL is not reachable."""
+    try:
+        connection = psycopg2.connect(dbname="postgres", connect_timeout=3, **_params())
+    except psycopg2.OperationalError as exc:
+        raise BenchError(f"PostgreSQL is not reachable: {str(exc).strip()}") from exc
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        connection.close()

@@ -1,0 +1,241 @@
+"""Write a run's results.json, report.md and PNG plots, and point bench/results/latest at them."""
+
+import json
+import shutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
+
+from .measure import Measurement, Results  # noqa: E402
+from .verdicts import Ratio  # noqa: E402
+
+LABELS = {
+    "seed-monolith": "seed Flask monolith (dev server)",
+    "seed-microservices": "seed Flask microservices (dev servers)",
+    "django-monolith": "Django monolith (DRF, 1 PostgreSQL)",
+    "floor": "Django floor (JsonResponse, no DB)",
+    "haproxy-alone": "HAProxy alone (http-request return)",
+    "ours-hit": "ours via HAProxy, cache hit",
+    "ours-miss": "ours via HAProxy, cache miss",
+    "users-direct": "users frontend (direct)",
+    "products-direct": "products frontend (direct)",
+    "overload-hit": "ours, overload, cache hit",
+    "overload-miss": "ours, overload, cache miss",
+}
+
+
+def label(system: str) -> str:
+    if system.startswith("scaling-"):
+        return f"floor x{system.removeprefix('scaling-').removesuffix('x')} replicas behind HAProxy"
+    return LABELS.get(system, system)
+
+
+def write(run_dir: Path, results: Results, ratios: list[Ratio], header: dict) -> Path:
+    """All files of one run; returns the Markdown report's path."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    payload = {
+        **header,
+        "measurements": [m.as_dict() for m in results.measurements],
+        "ratios": [r.as_dict() for r in ratios],
+        "facts": results.facts,
+        "notes": results.notes,
+        "failures": results.failures,
+    }
+    (run_dir / "results.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    plots = write_plots(run_dir, results)
+    report = run_dir / "report.md"
+    report.write_text(markdown(results, ratios, header, plots))
+    point_latest(run_dir)
+    return report
+
+
+def point_latest(run_dir: Path) -> None:
+    """bench/results/latest: a symlink to this run, or a copy where symlinks are not allowed."""
+    latest = run_dir.parent / "latest"
+    if latest.is_symlink() or latest.is_file():
+        latest.unlink()
+    elif latest.exists():
+        shutil.rmtree(latest)
+    try:
+        latest.symlink_to(run_dir.name, target_is_directory=True)
+    except OSError:
+        shutil.copytree(run_dir, latest)
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+COLUMNS = (
+    "scenario",
+    "system",
+    "conns",
+    "req/s",
+    "2xx/s",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "non-2xx",
+    "socket err",
+    "timeouts",
+    "spread",
+)
+
+
+def measurement_row(m: Measurement) -> str:
+    run = m.median
+    latency = run["latency_ms"]
+    cells = [
+        m.scenario,
+        label(m.system),
+        str(m.concurrency),
+        f"{run['rps']:.0f}",
+        f"{run['ok_rps']:.0f}",
+        fmt(latency["p50"]),
+        fmt(latency["p90"]),
+        fmt(latency["p99"]),
+        str(run["non_2xx"]),
+        str(run["socket_errors"]),
+        str(run["timeouts"]),
+        f"{m.spread():.0%}" if len(m.runs) > 1 else "-",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def measurements_table(results: Results) -> list[str]:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    return lines + [measurement_row(m) for m in results.measurements]
+
+
+def ratios_table(ratios: list[Ratio]) -> list[str]:
+    lines = ["| check | value | target | verdict | detail |", "|---|---|---|---|---|"]
+    for r in ratios:
+        lines.append(f"| {r.name} | {fmt(r.value)} | {r.target} | **{r.verdict}** | {r.detail} |")
+    return lines
+
+
+def memory_lines(results: Results) -> list[str]:
+    lines = []
+    for variant, sample in results.facts.get("memory", {}).items():
+        lines += [
+            f"Stack `{variant}`: **{sample['rss_mib']:.0f} MiB RSS** ({sample['pss_mib']:.0f} MiB PSS, shared pages"
+            f" counted once) over {sample['processes']} processes.",
+            "",
+            "| process | processes | RSS MiB | PSS MiB |",
+            "|---|---|---|---|",
+        ]
+        for name, row in sample["by_process"].items():
+            lines.append(f"| {name} | {row['processes']} | {row['rss_mib']:.1f} | {row['pss_mib']:.1f} |")
+        lines.append("")
+    return lines or ["Not measured."]
+
+
+def header_lines(header: dict) -> list[str]:
+    machine = header["machine"]
+    return [
+        f"# Benchmark {header['run_id']} ({'quick' if header['quick'] else 'full'} run)",
+        "",
+        f"- Machine: {machine['cores']} cores, {machine['kernel']}, load average before {machine['load_before']},"
+        f" after {machine.get('load_after', '-')}; {machine['wrk']}; {machine['haproxy']}.",
+        f"- Plan: {header['plan']['duration']} s per run, {header['plan']['repeats']} run(s) per point (median"
+        f" by req/s), warm-up {header['plan']['warmup']} s, concurrencies {header['plan']['concurrencies']}.",
+        f"- Auth on our stack: **{header['auth']}**. CPU caps for scaling: {header['cpu_caps']}.",
+        f"- Gateway page cache as its request log shows it, per stack: {header.get('gateway_cache') or '-'}.",
+        f"- Wall time: {header.get('elapsed_s', '-')} s. Load generator and servers share the same cores:"
+        " compare ratios from this run, not absolute numbers across machines (see docs/benchmark.md).",
+        "",
+    ]
+
+
+def markdown(results: Results, ratios: list[Ratio], header: dict, plots: list[str]) -> str:
+    lines = header_lines(header)
+    lines += ["## Verdicts", "", *ratios_table(ratios), ""]
+    lines += ["## Throughput and latency (median run)", "", *measurements_table(results), ""]
+    lines += ["## Memory", "", *memory_lines(results)]
+    lines += ["## Plots", ""] + [f"![{name}]({name})" for name in plots] + [""]
+    if results.notes or results.failures:
+        lines += ["## Notes", ""]
+        lines += [f"- {note}" for note in results.notes]
+        lines += [f"- **{f['scenario']} failed**: {f['error']}" for f in results.failures]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def curves(results: Results) -> dict[str, list[Measurement]]:
+    """Systems measured at two or more concurrencies, in connection order."""
+    grouped: dict[str, list[Measurement]] = {}
+    for m in results.measurements:
+        if not m.system.startswith(("scaling-", "overload-")):
+            grouped.setdefault(m.system, []).append(m)
+    return {system: sorted(ms, key=lambda m: m.concurrency) for system, ms in grouped.items() if len(ms) > 1}
+
+
+def plot_throughput(path: Path, results: Results) -> bool:
+    data = curves(results)
+    if not data:
+        return False
+    figure, axes = plt.subplots(figsize=(9, 5.5))
+    for system, ms in data.items():
+        axes.plot([m.concurrency for m in ms], [m.median["ok_rps"] for m in ms], marker="o", label=label(system))
+    axes.set(xscale="log", yscale="log", xlabel="connections", ylabel="2xx responses/s (median run)")
+    axes.set_title("Throughput vs concurrency")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def plot_latency(path: Path, results: Results) -> bool:
+    data = curves(results)
+    if not data:
+        return False
+    figure, panels = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
+    for axes, percentile in zip(panels, ("p50", "p99"), strict=True):
+        for system, ms in data.items():
+            values = [m.median["latency_ms"][percentile] for m in ms]
+            axes.plot([m.concurrency for m in ms], values, marker="o", label=label(system))
+        axes.set(xscale="log", yscale="log", xlabel="connections", ylabel="ms", title=f"Latency {percentile}")
+        axes.grid(True, which="both", alpha=0.3)
+    panels[0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def plot_scaling(path: Path, results: Results) -> bool:
+    points = sorted(
+        (int(m.system.removeprefix("scaling-").removesuffix("x")), m.median["ok_rps"])
+        for m in results.measurements
+        if m.system.startswith("scaling-")
+    )
+    if not points:
+        return False
+    replicas, rates = zip(*points, strict=True)
+    figure, axes = plt.subplots(figsize=(7, 5))
+    axes.plot(replicas, rates, marker="o", label="measured")
+    axes.plot(replicas, [rates[0] * n / replicas[0] for n in replicas], linestyle="--", label="linear")
+    axes.set(xlabel="replicas (each CPU-capped)", ylabel="2xx responses/s", title="Horizontal scaling", xticks=replicas)
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def write_plots(run_dir: Path, results: Results) -> list[str]:
+    made = []
+    for name, plot in (
+        ("throughput.png", plot_throughput),
+        ("latency.png", plot_latency),
+        ("scaling.png", plot_scaling),
+    ):
+        if plot(run_dir / name, results):
+            made.append(name)
+    return made

@@ -1,0 +1,193 @@
+"""The scenarios of issue 6: each starts what it measures, measures it at the plan's concurrencies, stops it."""
+
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cgroups, database, proc, systems, wrk
+from .measure import Results, Runner
+from .plan import SEED_COUNT, Plan
+from .processes import BenchError, Supervisor, http_status
+from .stack import Stack
+from .wrk import Target
+
+STACK_DIR = Path(tempfile.gettempdir()) / "scaling-bench-stack"
+# The shared service credential the stack's services check; set by the harness so it can call them directly.
+SERVICE_AUTH_TOKEN = secrets.token_urlsafe(32)
+API_CLIENT = "bench-client"
+# 3 users + 3 products + 2 gateway replicas, 8 threads each, each thread with a persistent connection.
+STACK_DB_CONNECTIONS = 64
+
+
+@dataclass
+class Context:
+    plan: Plan
+    runner: Runner
+    supervisor: Supervisor
+    results: Results
+    run_dir: Path
+
+    @property
+    def config_dir(self) -> Path:
+        return self.run_dir / "config"
+
+
+def probe(target: Target) -> None:
+    """One GET before loading: a system that does not answer 200 would only measure its errors."""
+    status = http_status(target.url, target.headers, timeout=10)
+    if status != 200:
+        raise BenchError(f"GET {target.url} answered {status}, not 200")
+
+
+def sweep(ctx: Context, scenario: str, system: str, target: Target) -> None:
+    """Probe, warm up, then one measurement per concurrency of the plan."""
+    probe(target)
+    ctx.runner.warm_up(target)
+    for concurrency in ctx.plan.concurrencies:
+        ctx.runner.measure(scenario, system, target, concurrency)
+
+
+def seed_flask(ctx: Context) -> None:
+    """a. The seed's before: the Flask monolith, then the Flask microservices."""
+    with systems.seed_monolith(ctx.supervisor) as target:
+        sweep(ctx, "a. seed", "seed-monolith", target)
+    with systems.seed_microservices(ctx.supervisor) as target:
+        sweep(ctx, "a. seed", "seed-microservices", target)
+
+
+def django_monolith(ctx: Context) -> None:
+    """b. One Django project reading a user and a product from one PostgreSQL database."""
+    with systems.django_monolith(ctx.supervisor) as target:
+        sweep(ctx, "b. monolith", "django-monolith", target)
+
+
+def floors_and_ceilings(ctx: Context) -> None:
+    """d. The plain Django floor and HAProxy answering by itself."""
+    with systems.floor(ctx.supervisor) as target:
+        sweep(ctx, "d. floor/ceiling", "floor", target)
+    with systems.haproxy_alone(ctx.supervisor, ctx.config_dir) as target:
+        sweep(ctx, "d. floor/ceiling", "haproxy-alone", target)
+
+
+def _scaling_run(ctx: Context, floors: systems.ScaledFloor, count: int) -> dict:
+    """One run with `count` replicas in service, with the CPU the replicas used (in cores) alongside."""
+    floors.activate(count)
+    before = proc.cpu_seconds(floors.pids)
+    run = ctx.runner.run_once(floors.target, ctx.plan.scaling_connections)
+    return {**run, "replica_cpu_cores": round((proc.cpu_seconds(floors.pids) - before) / run["seconds"], 2)}
+
+
+def scaling(ctx: Context) -> None:
+    """e. 1, 2 and 4 CPU-capped floor replicas behind one HAProxy, the counts taking turns run by run."""
+    version, how = cgroups.probe(ctx.plan.cpu_quota)
+    ctx.results.facts["cpu_caps"] = how
+    ctx.runner.say(how)
+    counts = ctx.plan.scaling_replicas
+    share = ctx.plan.cpu_quota if version else None
+    with systems.scaled_floor(ctx.supervisor, max(counts), share, ctx.config_dir) as floors:
+        probe(floors.target)
+        # A capped replica warms up (imports, first requests) at a quarter of a core: give it longer.
+        wrk.run(floors.target, 16, max(ctx.plan.warmup, 3), timeout=ctx.plan.wrk_timeout)
+        runs: dict[int, list[dict]] = {count: [] for count in counts}
+        for repeat in range(ctx.plan.repeats):
+            # Alternate the order so that no count always runs first (right after the warm-up) or last.
+            for count in counts if repeat % 2 == 0 else reversed(counts):
+                runs[count].append(_scaling_run(ctx, floors, count))
+        for count in counts:
+            ctx.runner.record(
+                "e. scaling", f"scaling-{count}x", floors.target, ctx.plan.scaling_connections, runs[count]
+            )
+
+
+def _client_headers(ctx: Context, stack: Stack) -> dict:
+    """Authorization for our gateway, or none (auth reported off) while the token command is unavailable."""
+    token, why = stack.token(API_CLIENT)
+    if token:
+        ctx.results.facts["auth"] = "on (token from `manage_all.sh token bench-client --unlimited`)"
+        return {"Authorization": f"Token {token}"}
+    ctx.results.facts["auth"] = f"off ({why})"
+    ctx.results.notes.append(f"Our stack was measured without an Authorization header: {why}.")
+    return {}
+
+
+def _check_database_headroom(ctx: Context) -> None:
+    """Warn when PostgreSQL may refuse the stack's connections (others' stacks hold some too)."""
+    limit, in_use = database.connection_headroom()
+    if limit - in_use < STACK_DB_CONNECTIONS:
+        note = (
+            f"PostgreSQL had {limit - in_use} free connections of {limit} when our stack started; it may open"
+            f" {STACK_DB_CONNECTIONS} (8 replicas x 8 threads). Refused connections show up as 5xx."
+        )
+        ctx.results.notes.append(note)
+        ctx.runner.say("warning: " + note)
+
+
+def _stack(ctx: Context, variant: str, extra_env: dict, measure) -> None:
+    """Start our default stack, run `measure(stack, headers)`, sample its memory, and always stop it."""
+    stack = Stack(STACK_DIR, {"SERVICE_AUTH_TOKEN": SERVICE_AUTH_TOKEN, **extra_env})
+    ctx.runner.say(f"starting our stack ({variant}) with ./manage_all.sh up")
+    try:
+        _check_database_headroom(ctx)
+        stack.up()
+        measure(stack, _client_headers(ctx, stack))
+        ctx.results.facts.setdefault("memory", {})[variant] = proc.usage(stack.pids())
+        ctx.results.facts.setdefault("gateway_cache", {})[variant] = stack.cache_outcomes()
+        if refusals := stack.database_refusals():
+            note = f"{variant}: PostgreSQL refused connections ({refusals} 'too many clients' log lines); 5xx follow."
+            ctx.results.notes.append(note)
+            ctx.runner.say("warning: " + note)
+    finally:
+        stack.keep_logs(ctx.run_dir / "logs" / f"stack-{variant}")
+        stack.down()
+
+
+def ours_cache_hit(ctx: Context) -> None:
+    """c. Our gateway through HAProxy, auth and rate limiting on, the aggregated page served from cache."""
+
+    def measure(stack: Stack, headers: dict) -> None:
+        target = Target(stack.url("gateway", "/api/1/1/"), headers)
+        sweep(ctx, "c. ours", "ours-hit", target)
+        _overload(ctx, "overload-hit", target)
+
+    _stack(ctx, "cache-hit", {}, measure)
+
+
+def _overload(ctx: Context, system: str, target: Target) -> None:
+    """f. Far more connections than the gateway replicas and their HAProxy queues can hold."""
+    plan = ctx.plan
+    ctx.runner.measure(
+        "f. overload", system, target, plan.overload_connections, duration=plan.overload_duration, repeats=1
+    )
+
+
+def _direct_upstreams(ctx: Context, stack: Stack, headers: dict) -> None:
+    """The users and products frontends called as the gateway calls them, at one connection."""
+    service_headers = {**headers, "X-Service-Token": SERVICE_AUTH_TOKEN, "X-Client-ID": API_CLIENT}
+    for service in ("users", "products"):
+        pattern = f"/api/{service}/%d/"
+        target = Target(stack.url(service, pattern % 1), service_headers, pattern, SEED_COUNT)
+        probe(target)
+        ctx.runner.measure("c. ours", f"{service}-direct", target, 1)
+
+
+def ours_cache_miss(ctx: Context) -> None:
+    """c. and f. The gateway with its page cache off and ids rotating, its upstreams direct, then overload."""
+
+    def measure(stack: Stack, headers: dict) -> None:
+        target = Target(stack.url("gateway", "/api/1/1/"), headers, "/api/%d/%d/", SEED_COUNT)
+        sweep(ctx, "c. ours", "ours-miss", target)
+        _direct_upstreams(ctx, stack, headers)
+        _overload(ctx, "overload-miss", target)
+
+    _stack(ctx, "cache-miss", {"PAGE_CACHE_ENABLED": "false"}, measure)
+
+
+SCENARIOS = {
+    "floor": floors_and_ceilings,
+    "scaling": scaling,
+    "seed": seed_flask,
+    "monolith": django_monolith,
+    "ours-hit": ours_cache_hit,
+    "ours-miss": ours_cache_miss,
+}

@@ -1,0 +1,141 @@
+"""The targets of issue 6 as ratios from one run, each with PASS, FAIL, n/a (not measured) or info."""
+
+import os
+from dataclasses import asdict, dataclass
+
+from .measure import Results
+
+MIB_PER_GIB = 1024.0
+
+
+@dataclass
+class Ratio:
+    name: str
+    value: float | None
+    target: str
+    verdict: str
+    detail: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _median(results: Results, system: str, concurrency: int) -> dict | None:
+    measurement = results.get(system, concurrency)
+    return measurement.median if measurement else None
+
+
+def _errors_warning(runs: dict[str, dict]) -> str:
+    """A warning for the detail column when an input answered more than 1% non-2xx (its latency is suspect)."""
+    noisy = [
+        f"{system} {run['non_2xx']}/{run['requests']}"
+        for system, run in runs.items()
+        if run["non_2xx"] > 0.01 * run["requests"]
+    ]
+    return f"; non-2xx in {', '.join(noisy)}" if noisy else ""
+
+
+def _missing(name: str, target: str, *needed: str) -> Ratio:
+    return Ratio(name, None, target, "n/a", "not measured: " + ", ".join(needed))
+
+
+def throughput(results: Results, name: str, system: str, baseline: str, concurrency: int, minimum: float | None):
+    """req/s of system over req/s of baseline at the same concurrency; minimum=None means informational."""
+    target = f">= {minimum:g}x" if minimum is not None else "info"
+    ours, theirs = _median(results, system, concurrency), _median(results, baseline, concurrency)
+    if not ours or not theirs or not theirs["ok_rps"]:
+        absent = [f"{who} c={concurrency}" for who, run in ((system, ours), (baseline, theirs)) if not run]
+        return _missing(name, target, *(absent or [f"{baseline} answered nothing"]))
+    value = ours["ok_rps"] / theirs["ok_rps"]
+    verdict = "info" if minimum is None else ("PASS" if value >= minimum else "FAIL")
+    detail = f"{ours['ok_rps']:.0f} vs {theirs['ok_rps']:.0f} 2xx/s" + _errors_warning({system: ours, baseline: theirs})
+    return Ratio(name, round(value, 2), target, verdict, detail)
+
+
+def miss_latency(results: Results) -> Ratio:
+    """Cache-miss p50 at 1 connection within 0.7 x (users + products direct) + the floor's own latency."""
+    name, target = "cache-miss latency @1 vs budget", "<= 1.00"
+    parts = {
+        system: _median(results, system, 1) for system in ("ours-miss", "users-direct", "products-direct", "floor")
+    }
+    if not all(parts.values()):
+        return _missing(name, target, *(f"{system} c=1" for system, run in parts.items() if not run))
+    p50 = {system: run["latency_ms"]["p50"] for system, run in parts.items()}
+    budget = 0.7 * (p50["users-direct"] + p50["products-direct"]) + p50["floor"]
+    value = p50["ours-miss"] / budget
+    warning = _errors_warning(parts)
+    detail = (
+        f"p50 {p50['ours-miss']:.2f} ms vs 0.7 x ({p50['users-direct']:.2f} + {p50['products-direct']:.2f})"
+        f" + floor {p50['floor']:.2f} = {budget:.2f} ms"
+    ) + warning
+    # The latency of error answers says nothing about the budget: such a run cannot pass.
+    verdict = "PASS" if value <= 1.0 and not warning else "FAIL"
+    return Ratio(name, round(value, 2), target, verdict, detail)
+
+
+def scaling(results: Results, concurrency: int) -> Ratio:
+    """4 replicas against 1, with the CPU the replicas used, which shows whether the caps held."""
+    ratio = throughput(results, "scaling: 4 replicas vs 1", "scaling-4x", "scaling-1x", concurrency, 3.4)
+    cores = [_median(results, f"scaling-{n}x", concurrency) for n in (1, 4)]
+    if all(run and "replica_cpu_cores" in run for run in cores):
+        ratio.detail += (
+            f"; replicas used {cores[0]['replica_cpu_cores']:.2f} vs {cores[1]['replica_cpu_cores']:.2f} cores"
+        )
+    return ratio
+
+
+def queue_timeout_seconds() -> float:
+    """HAPROXY_QUEUE_TIMEOUT as the stack reads it (HAProxy time syntax: 2s, 2000ms, 2000)."""
+    raw = os.environ.get("HAPROXY_QUEUE_TIMEOUT", "2s").strip()
+    for suffix, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
+        if raw.endswith(suffix):
+            return float(raw[: -len(suffix)]) * scale
+    return float(raw) / 1000
+
+
+def overload(results: Results, system: str, connections: int) -> Ratio:
+    """No socket errors, no timeouts, only 2xx/429/503, p99 within the queue timeout plus one second."""
+    limit = queue_timeout_seconds() + 1.0
+    variant = "cache hit" if system.endswith("hit") else "cache miss"
+    name, target = f"overload @{connections} ({variant})", f"0 errors, 2xx/429/503 only, p99 <= {limit:g}s"
+    run = _median(results, system, connections)
+    if not run:
+        return _missing(name, target, f"{system} c={connections}")
+    unexpected = {
+        status: n for status, n in run["statuses"].items() if not (200 <= status < 300 or status in (429, 503))
+    }
+    p99 = run["latency_ms"]["p99"] / 1000
+    ok = run["socket_errors"] == 0 and run["timeouts"] == 0 and not unexpected and p99 <= limit
+    detail = (
+        f"statuses {run['statuses']}, socket errors {run['socket_errors']}, timeouts {run['timeouts']},"
+        f" p99 {p99:.2f}s" + (f", unexpected {unexpected}" if unexpected else "")
+    )
+    return Ratio(name, round(p99, 3), target, "PASS" if ok else "FAIL", detail)
+
+
+def memory(results: Results) -> Ratio:
+    name, target = "memory of the default stack (RSS)", "< 1.5 GiB"
+    samples = results.facts.get("memory", {})
+    if not samples:
+        return _missing(name, target, "stack memory")
+    worst = max(samples.values(), key=lambda sample: sample["rss_mib"])
+    value = worst["rss_mib"] / MIB_PER_GIB
+    detail = f"{worst['rss_mib']:.0f} MiB RSS ({worst['pss_mib']:.0f} MiB PSS) over {worst['processes']} processes"
+    return Ratio(name, round(value, 3), target, "PASS" if value < 1.5 else "FAIL", detail)
+
+
+def evaluate(results: Results, *, concurrency: int, scaling_concurrency: int, overload_connections: int) -> list[Ratio]:
+    c = concurrency
+    return [
+        throughput(results, f"cache hit @{c} vs Django floor", "ours-hit", "floor", c, 0.75),
+        throughput(results, f"cache hit @{c} vs seed Flask microservices", "ours-hit", "seed-microservices", c, 10),
+        throughput(results, f"cache hit @{c} vs seed Flask monolith", "ours-hit", "seed-monolith", c, 1.5),
+        miss_latency(results),
+        scaling(results, scaling_concurrency),
+        overload(results, "overload-hit", overload_connections),
+        overload(results, "overload-miss", overload_connections),
+        memory(results),
+        throughput(results, f"cache hit @{c} vs Django monolith", "ours-hit", "django-monolith", c, None),
+        throughput(results, f"cache miss @{c} vs Django monolith", "ours-miss", "django-monolith", c, None),
+        throughput(results, "scaling: 2 replicas vs 1", "scaling-2x", "scaling-1x", scaling_concurrency, None),
+    ]

@@ -1,0 +1,120 @@
+"""The benchmark harness's own checks: wrk parsing on a real floor server, the verdicts, the report (< 15 s)."""
+
+import json
+import shutil
+
+import pytest
+
+from bench import report, systems, verdicts, wrk
+from bench.measure import Measurement, Results
+from bench.processes import Supervisor
+
+
+def run(ok: int, *, statuses: dict | None = None, seconds: float = 1.0, p50: float = 1.0, p99: float = 2.0, **extra):
+    """A wrk result as bench.wrk.summarize returns it."""
+    statuses = statuses or {200: ok}
+    requests = sum(statuses.values())
+    return {
+        "requests": requests,
+        "seconds": seconds,
+        "rps": requests / seconds,
+        "ok_rps": ok / seconds,
+        "latency_ms": {"p50": p50, "p90": p99, "p99": p99},
+        "statuses": statuses,
+        "non_2xx": requests - ok,
+        "socket_errors": extra.get("socket_errors", 0),
+        "timeouts": extra.get("timeouts", 0),
+    }
+
+
+def results_with(*points: tuple[str, int, dict]) -> Results:
+    results = Results()
+    for system, concurrency, one_run in points:
+        results.measurements.append(Measurement("test", system, concurrency, "http://x/", [one_run]))
+    return results
+
+
+def by_name(ratios: list[verdicts.Ratio], prefix: str) -> verdicts.Ratio:
+    return next(ratio for ratio in ratios if ratio.name.startswith(prefix))
+
+
+def evaluate(results: Results) -> list[verdicts.Ratio]:
+    return verdicts.evaluate(results, concurrency=64, scaling_concurrency=64, overload_connections=512)
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_run_against_the_floor_counts_every_response_as_200(tmp_path):
+    supervisor = Supervisor(tmp_path / "logs")
+    try:
+        with systems.floor(supervisor) as target:
+            result = wrk.run(target, 4, 1)
+    finally:
+        supervisor.stop_all()
+    assert result["requests"] > 0
+    assert result["statuses"] == {200: result["requests"]}
+    assert result["non_2xx"] == 0
+    assert result["socket_errors"] == 0
+    assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p99"]
+
+
+def test_wrk_uses_one_thread_for_one_connection():
+    assert "-t1" in wrk.command(wrk.Target("http://127.0.0.1:1/"), 1, 1, 10)
+
+
+def test_throughput_ratio_counts_only_2xx_answers():
+    results = results_with(
+        ("ours-hit", 64, run(800, statuses={200: 800, 503: 5000})),
+        ("floor", 64, run(1000)),
+    )
+    ratio = by_name(evaluate(results), "cache hit @64 vs Django floor")
+    assert (ratio.value, ratio.verdict) == (0.8, "PASS")
+    assert "non-2xx in ours-hit 5000/5800" in ratio.detail
+
+
+def test_cache_miss_latency_is_compared_with_its_budget():
+    results = results_with(
+        ("ours-miss", 1, run(100, p50=5.0)),
+        ("users-direct", 1, run(100, p50=2.0)),
+        ("products-direct", 1, run(100, p50=2.0)),
+        ("floor", 1, run(100, p50=0.5)),
+    )
+    ratio = by_name(evaluate(results), "cache-miss latency")
+    # budget = 0.7 x (2 + 2) + 0.5 = 3.3 ms
+    assert (ratio.value, ratio.verdict) == (1.52, "FAIL")
+
+
+def test_overload_fails_on_a_socket_error_or_an_unexpected_status():
+    results = results_with(
+        ("overload-hit", 512, run(900, statuses={200: 900, 503: 100, 429: 3}, p99=1500.0)),
+        ("overload-miss", 512, run(900, statuses={200: 900, 502: 1}, p99=1500.0, socket_errors=2)),
+    )
+    ratios = evaluate(results)
+    assert by_name(ratios, "overload @512 (cache hit)").verdict == "PASS"
+    assert by_name(ratios, "overload @512 (cache miss)").verdict == "FAIL"
+
+
+def test_missing_measurements_are_not_applicable_not_failures():
+    assert {ratio.verdict for ratio in evaluate(Results())} == {"n/a"}
+
+
+def test_report_writes_json_markdown_plots_and_latest(tmp_path):
+    results = results_with(
+        ("floor", 1, run(500)),
+        ("floor", 64, run(2000)),
+        ("scaling-1x", 64, run(500)),
+        ("scaling-4x", 64, run(1900)),
+    )
+    ratios = evaluate(results)
+    header = {
+        "run_id": "test",
+        "quick": True,
+        "plan": {"duration": 1, "repeats": 1, "warmup": 1, "concurrencies": [1, 64]},
+        "machine": {"cores": 2, "kernel": "k", "load_before": "0", "wrk": "wrk", "haproxy": "haproxy"},
+        "auth": "off",
+        "cpu_caps": "none",
+    }
+    path = report.write(tmp_path / "run", results, ratios, header)
+    assert "| scaling: 4 replicas vs 1 | 3.80 | >= 3.4x | **PASS** |" in path.read_text()
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["ratios"][4]["verdict"] == "PASS"
+    assert {p.name for p in (tmp_path / "run").glob("*.png")} == {"throughput.png", "latency.png", "scaling.png"}
+    assert (tmp_path / "latest").resolve() == (tmp_path / "run").resolve()
