@@ -25,3 +25,11 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = os.environ.get("GUNICORN_PROC_NAME")
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "127.0.0.1")
+
+
+def child_exit(server, worker):
+    """prometheus-client multiprocess mode: a dead worker's live gauges stop counting."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -5,9 +5,9 @@ import os
 import subprocess
 import sys
 
-from . import config, databases, haproxy, operations
+from . import config, databases, haproxy, operations, status
 from .config import SERVICES, START_ORDER
-from .processes import StackError, all_pid_names, read_pid, replica_name, stop_named
+from .processes import StackError, all_pid_names, read_pid, stop_named
 from .state import StackState
 
 
@@ -79,27 +79,16 @@ def cmd_down(args) -> int:
 
 
 def cmd_status(args) -> int:
+    """One line per process: pid, HAProxy state and last check, requests served, the last error in its log."""
     state = StackState.load()
     if state is None:
         print("The stack is not running.")
         return 1
-    rows = {}
-    if state.mode == "haproxy" and read_pid("haproxy"):
-        rows = {(row["pxname"], row["svname"]): row for row in haproxy.stats()}
-    print(f"{'SERVICE':<10}{'REPLICA':<12}{'PORT':<7}{'PID':<9}{'HAPROXY':<10}{'REQUESTS':<10}LAST CHECK")
-    for name, indexes in state.replicas.items():
-        for index in indexes:
-            replica = replica_name(SERVICES[name], index)
-            row = rows.get((haproxy.BACKENDS[name], replica), {})
-            pid = read_pid(replica)
-            lb_state = row.get("status", "-" if state.mode == "direct" else "absent")
-            check = row.get("last_chk") or row.get("check_status") or "-"
-            print(
-                f"{name:<10}{replica:<12}{operations.replica_port(state, name, index):<7}{pid or 'dead':<9}"
-                f"{lb_state:<10}{row.get('stot', '-'):<10}{check}"
-            )
+    print(status.header())
+    for row in status.rows(state):
+        print(row.line())
     if state.mode == "haproxy":
-        print(f"haproxy   master pid {read_pid('haproxy') or 'dead'}, stats http://127.0.0.1:{config.stats_port()}/stats")
+        print(f"HAProxy stats http://127.0.0.1:{config.stats_port()}/stats, metrics /metrics; logs {config.log_dir()}")
     return 0
 
 

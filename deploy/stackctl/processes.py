@@ -1,6 +1,7 @@
 """Start, stop and wait for gunicorn replicas, tracked by pid files."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,7 +50,16 @@ def is_alive(pid: int) -> bool:
         waited, _ = os.waitpid(pid, os.WNOHANG)
         return waited == 0
     except ChildProcessError:
-        return True
+        # Not our child: an orphan whose reaper (PID 1 in some containers) may never reap it.
+        return not is_zombie(pid)
+
+
+def is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def service_env(service: Service, database_url: str, port: int, upstream_ports: dict[str, int]) -> dict:
@@ -70,6 +80,7 @@ def service_env(service: Service, database_url: str, port: int, upstream_ports: 
     if service.name == "gateway":
         env["USERS_SERVICE_URL"] = f"http://127.0.0.1:{upstream_ports['users']}"
         env["PRODUCTS_SERVICE_URL"] = f"http://127.0.0.1:{upstream_ports['products']}"
+        env["HAPROXY_STATS_URL"] = f"http://127.0.0.1:{config.stats_port()}/stats;csv"
     return env
 
 
@@ -90,6 +101,11 @@ def start_replica(service: Service, index: int, port: int, env: dict) -> int:
     config.run_dir().mkdir(parents=True, exist_ok=True)
     config.log_dir().mkdir(parents=True, exist_ok=True)
     env = {**env, "GUNICORN_PROC_NAME": name}
+    # prometheus-client's multiprocess mode: every worker of this replica writes here; emptied at each start.
+    metrics_dir = config.run_dir() / "metrics" / name
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     with open(log_file(name), "ab") as log:
         process = subprocess.Popen(
             [

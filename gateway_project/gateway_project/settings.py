@@ -29,11 +29,15 @@ INSTALLED_APPS = [
     "upstream",
     "aggregation",
     "proxy",
+    "status",
 ]
 
 MIDDLEWARE = [
+    "svc_common.metrics.MetricsMiddleware",
     "svc_common.middleware.RequestContextMiddleware",
+    "svc_common.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "status.rejections.RejectionMetricsMiddleware",
     "clients.middleware.AccessMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -89,6 +93,14 @@ SILENCED_SYSTEM_CHECKS = conf.SILENCED_DEPLOY_CHECKS
 
 REST_FRAMEWORK = conf.rest_framework()
 LOGGING = conf.logging_config(env.str("LOG_LEVEL", default="INFO"))
+
+# /metrics (Prometheus) needs no token; it answers only these networks, seen through TRUSTED_PROXIES.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+
+# The status page (/status/, staff only): HAProxy's stats CSV, and each replica's /metrics found through it.
+HAPROXY_STATS_URL = env.str("HAPROXY_STATS_URL", default="http://127.0.0.1:8404/stats;csv")
+STATUS_FETCH_TIMEOUT = env.float("STATUS_FETCH_TIMEOUT", default=1.0)
+STATUS_REFRESH_SECONDS = env.int("STATUS_REFRESH_SECONDS", default=5)
 
 # Upstream services: reached through their load-balanced entry points, never by importing their code.
 USERS_SERVICE_URL = env.str("USERS_SERVICE_URL", default="http://127.0.0.1:8001")

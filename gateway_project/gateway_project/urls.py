@@ -5,6 +5,7 @@ from clients.apis import TokenApi
 from django.contrib import admin
 from django.urls import path, re_path
 from proxy.views import proxy
+from status.views import status_page
 from svc_common.urls import HANDLERS, health_urlpatterns
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     re_path(r"^api/auth/token/?$", TokenApi.as_view(), name="token"),
     re_path(r"^api/(?P<service>users|products)(?P<rest>/.*)?$", proxy, name="proxy"),
     re_path(r"^api/(?P<user_id>[^/]+)/(?P<product_id>[^/]+)/?$", user_product, name="user-product"),
+    path("status/", status_page, name="status"),
     *health_urlpatterns,
 ]
 

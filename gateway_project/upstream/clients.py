@@ -2,12 +2,14 @@
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from django.conf import settings
 
-from .exceptions import UpstreamTimeout, UpstreamUnavailable
+from . import metrics
+from .exceptions import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -60,7 +62,18 @@ def service_url(service: str) -> str:
 
 
 def call(service: str, method: str, path: str, **kwargs) -> httpx.Response:
-    """One upstream request; transport failures become 502/504 errors that name the service."""
+    """One upstream request, timed and counted; transport failures become 502/504 errors that name the service."""
+    started = time.perf_counter()
+    try:
+        response = _send(service, method, path, **kwargs)
+    except UpstreamError as exc:
+        metrics.observe(service, started, error_code=exc.default_code)
+        raise
+    metrics.observe(service, started, status_code=response.status_code)
+    return response
+
+
+def _send(service: str, method: str, path: str, **kwargs) -> httpx.Response:
     try:
         try:
             return http_client().request(method, service_url(service) + path, **kwargs)

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "svc_common.metrics.MetricsMiddleware",
     "svc_common.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -87,3 +88,6 @@ REST_FRAMEWORK = conf.rest_framework()
 # The credential the gateway presents (X-Service-Token); no default, like any production secret.
 SERVICE_AUTH_TOKEN = env.str("SERVICE_AUTH_TOKEN")
 LOGGING = conf.logging_config(env.str("LOG_LEVEL", default="INFO"))
+
+# /metrics (Prometheus) needs no token; it answers only these networks, seen through TRUSTED_PROXIES.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])

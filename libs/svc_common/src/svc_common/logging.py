@@ -3,11 +3,15 @@
 import contextvars
 import json
 import logging
+import os
+import socket
 import time
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+# Which replica wrote the line: stackctl sets GUNICORN_PROC_NAME (e.g. "users-2"); containers use their hostname.
+REPLICA = os.environ.get("GUNICORN_PROC_NAME") or socket.gethostname()
 
 
 class RequestIdFilter(logging.Filter):
@@ -27,6 +31,8 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
+            "replica": REPLICA,
+            "pid": record.process,
             "request_id": getattr(record, "request_id", None),
             "message": record.getMessage(),
         }

@@ -9,6 +9,8 @@ from django.conf import settings
 
 from .errors import api_exception_response, as_api_exception, error_response, server_error_response
 from .logging import request_id_var
+from .routes import route_name
+from .service_auth import GatewayPrincipal
 
 logger = logging.getLogger("svc_common.request")
 
@@ -38,8 +40,17 @@ def _oversized(request) -> bool:
     return limit is not None and (not length.isdigit() or int(length) > limit)
 
 
+def logged_client_id(request) -> int | str | None:
+    """The API client: set by the gateway's token check, or named by the gateway to a service (never a token)."""
+    client_id = getattr(request, "client_id", None)
+    user = request.__dict__.get("user")
+    if client_id is None and type(user) is GatewayPrincipal:  # type(): never evaluates a lazy session user
+        client_id = user.client_id
+    return int(client_id) if isinstance(client_id, str) and client_id.isdigit() else client_id
+
+
 class RequestContextMiddleware:
-    """Outermost middleware: every request gets an id, a size check and a JSON log line."""
+    """Outermost but for metrics: every request gets an id, a size check and a JSON log line."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -73,7 +84,9 @@ class RequestContextMiddleware:
 
     @staticmethod
     def _log(request, response, started) -> None:
-        logger.info(
+        # A 5xx answer is a WARNING line, so it stands out; an unhandled error also has its ERROR line.
+        logger.log(
+            logging.WARNING if response.status_code >= 500 else logging.INFO,
             "%s %s %s",
             request.method,
             request.path,
@@ -81,11 +94,13 @@ class RequestContextMiddleware:
             extra={
                 "method": request.method,
                 "path": request.path,
+                "route": route_name(request),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "client_ip": client_ip(request),
-                "client_id": getattr(request, "client_id", None),
+                "client_id": logged_client_id(request),
                 "cache": response.get("X-Cache"),
+                "cache_ms": getattr(request, "cache_timing_ms", None),
                 "upstream_ms": getattr(request, "upstream_timings", None),
             },
         )
