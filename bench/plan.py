@@ -57,7 +57,7 @@ class Plan:
 
 
 QUICK = Plan(
-    quick=True, duration=3, repeats=1, warmup=1, concurrencies=(1, 64), overload_connections=512, overload_duration=5
+    quick=True, duration=3, repeats=1, warmup=1, concurrencies=(1, 64), overload_connections=512, overload_duration=3
 )
 FULL = Plan(
     quick=False,

@@ -133,6 +133,16 @@ def memory_lines(results: Results) -> list[str]:
     return lines or ["Not measured."]
 
 
+def cache_outcomes(per_stack: dict | None) -> str:
+    """'cache-hit: HIT 70655, MISS 1; cache-miss: off 9741'."""
+    if not per_stack:
+        return "-"
+    return "; ".join(
+        f"{stack}: " + ", ".join(f"{outcome} {count}" for outcome, count in counts.items())
+        for stack, counts in per_stack.items()
+    )
+
+
 def header_lines(header: dict) -> list[str]:
     machine = header["machine"]
     return [
@@ -141,9 +151,9 @@ def header_lines(header: dict) -> list[str]:
         f"- Machine: {machine['cores']} cores, {machine['kernel']}, load average before {machine['load_before']},"
         f" after {machine.get('load_after', '-')}; {machine['wrk']}; {machine['haproxy']}.",
         f"- Plan: {header['plan']['duration']} s per run, {header['plan']['repeats']} run(s) per point (median"
-        f" by req/s), warm-up {header['plan']['warmup']} s, concurrencies {header['plan']['concurrencies']}.",
+        f" by 2xx/s), warm-up {header['plan']['warmup']} s, concurrencies {header['plan']['concurrencies']}.",
         f"- Auth on our stack: **{header['auth']}**. CPU caps for scaling: {header['cpu_caps']}.",
-        f"- Gateway page cache as its request log shows it, per stack: {header.get('gateway_cache') or '-'}.",
+        f"- Gateway page cache as its request log shows it: {cache_outcomes(header.get('gateway_cache'))}.",
         f"- Wall time: {header.get('elapsed_s', '-')} s. Load generator and servers share the same cores:"
         " compare ratios from this run, not absolute numbers across machines (see docs/benchmark.md).",
         "",
