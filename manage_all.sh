@@ -27,6 +27,8 @@ Commands:
   reload                   reload HAProxy's configuration without dropping a connection
   token <username> [--rate N/period | --unlimited]
                            print only a fresh API token for that API client (created if needed)
+  manage <service> <args>  run manage.py of users, products or gateway with the stack's environment
+                           (e.g. ./manage_all.sh manage products createsuperuser)
   bench [--quick]          benchmark the system against the seed's Flask apps; writes bench/results/
 
 Environment: see the configuration table in README.md (ports, database and Redis URLs, replica ports).
@@ -69,7 +71,7 @@ stackctl() {
 main() {
   local command="${1:-}"
   case "${command}" in
-    setup | up | down | status | logs | test | token | scale | rollout | reload)
+    setup | up | down | status | logs | test | token | scale | rollout | reload | manage)
       ensure_venv
       stackctl "$@"
       ;;

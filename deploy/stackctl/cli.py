@@ -151,6 +151,14 @@ def cmd_reload(args) -> int:
     return 0
 
 
+def cmd_manage(args) -> int:
+    """Run a project's manage.py with the environment its replicas get (e.g. createsuperuser)."""
+    state = StackState.load()
+    backend = state.database if state else databases.choose_backend()
+    manage_args = args.manage_args[1:] if args.manage_args[:1] == ["--"] else args.manage_args
+    return databases.manage_interactive(SERVICES[args.service], backend, *manage_args)
+
+
 def cmd_token(args) -> int:
     """Print only a fresh token, so `TOKEN=$(./manage_all.sh token alice)` works."""
     state = StackState.load()
@@ -201,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("reload", help="reload HAProxy's configuration without dropping a connection").set_defaults(
         func=cmd_reload
     )
+
+    manage = sub.add_parser("manage", help="run manage.py of a service with the stack's environment")
+    manage.add_argument("service", choices=list(SERVICES))
+    manage.add_argument("manage_args", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
 
     token = sub.add_parser("token", help="print an API token for an API client")
     token.add_argument("username")

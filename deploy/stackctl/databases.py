@@ -1,8 +1,8 @@
 """Create each project's database, migrate it and seed it; fall back to SQLite without PostgreSQL."""
 
 import os
-import sys
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -80,11 +80,24 @@ def database_url(service: Service, backend: str) -> str:
     return service.database_url(sqlite_dir() if backend == "sqlite" else None)
 
 
-def manage(service: Service, backend: str, *args: str) -> str:
-    """Run manage.py for a project with the same environment its replicas get; returns its stdout."""
+def _manage_env(service: Service, backend: str) -> dict:
     from .processes import service_env
 
-    env = service_env(service, database_url(service, backend), 0, {"users": 0, "products": 0})
+    return service_env(service, database_url(service, backend), 0, {"users": 0, "products": 0})
+
+
+def manage_interactive(service: Service, backend: str, *args: str) -> int:
+    """manage.py attached to this terminal; returns its exit code."""
+    return subprocess.call(
+        [str(config.VENV / "bin" / "python"), "manage.py", *args],
+        cwd=service.project_dir,
+        env=_manage_env(service, backend),
+    )
+
+
+def manage(service: Service, backend: str, *args: str) -> str:
+    """Run manage.py for a project with the same environment its replicas get; returns its stdout."""
+    env = _manage_env(service, backend)
     result = subprocess.run(
         [str(config.VENV / "bin" / "python"), "manage.py", *args],
         cwd=service.project_dir,

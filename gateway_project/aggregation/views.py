@@ -1,7 +1,7 @@
 """GET /api/<user_id>/<product_id>/: one user and one product in one answer."""
 
 from django.http import JsonResponse
-from rest_framework.exceptions import MethodNotAllowed
+from svc_common.exceptions import MethodNotAllowed
 from upstream.headers import upstream_request_headers
 
 from .exceptions import InvalidIdentifier
@@ -19,7 +19,7 @@ def _parse_id(value: str, name: str) -> int:
 def user_product(request, user_id: str, product_id: str):
     """Aggregate a user and a product fetched from their services."""
     if request.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(request.method)
+        raise MethodNotAllowed(request.method, ("GET", "HEAD"))
     ids = (_parse_id(user_id, "user_id"), _parse_id(product_id, "product_id"))
     body, timings = user_product_fetch(user_id=ids[0], product_id=ids[1], headers=upstream_request_headers(request))
     request.upstream_timings = timings

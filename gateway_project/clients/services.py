@@ -11,8 +11,8 @@ from ratelimit.limiter import forget_token_records, store_token_record
 from ratelimit.policies import parse_rate
 from redis.exceptions import RedisError
 
-from .models import ApiClient, ApiToken
 from .exceptions import TokenExpired
+from .models import ApiClient, ApiToken
 from .selectors import token_unrevoked_get
 from .tokens import token_generate, token_hash
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from svc_common import conf
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,9 +27,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "clients",
     "ratelimit",
+    "pagecache",
     "upstream",
     "aggregation",
     "proxy",
+    "apidocs",
+    "corsheaders",
     "status",
 ]
 
@@ -38,6 +42,8 @@ MIDDLEWARE = [
     "svc_common.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "status.rejections.RejectionMetricsMiddleware",
+    # Before AccessMiddleware: preflights carry no token, and 401/429 answers need the CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "clients.middleware.AccessMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -120,3 +126,18 @@ RATE_LIMITS = {
 }
 # Redis down: True lets requests through unmetered (availability); False refuses them with 429.
 RATE_LIMIT_FAIL_OPEN = env.bool("RATE_LIMIT_FAIL_OPEN", default=True)
+
+# CORS (django-cors-headers) is off unless CORS_ALLOWED_ORIGINS lists origins: "https://a.example,https://b.example".
+CORS_ALLOWED_ORIGINS = [origin.strip() for origin in env.list("CORS_ALLOWED_ORIGINS", default=[])]
+CORS_PATHS = r"^/(api|schema)(/|$)"
+# With no origin allowed the middleware matches no path: no CORS headers, not even Vary: origin.
+CORS_URLS_REGEX = CORS_PATHS if CORS_ALLOWED_ORIGINS else r"^(?!)"
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = ["RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-ID"]
+
+# Page cache of GET /api/<user_id>/<product_id>/ and proxied GETs. Entries are also invalidated by the
+# services' counters (docs/caching.md); the TTL only bounds the damage if an invalidation is lost.
+PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)
+PAGE_CACHE_TTL = env.int("PAGE_CACHE_TTL", default=300)
+PAGE_CACHE_LOCK_MS = env.int("PAGE_CACHE_LOCK_MS", default=3000)
+PAGE_CACHE_WAIT_SECONDS = env.float("PAGE_CACHE_WAIT_SECONDS", default=2.0)

@@ -4,7 +4,7 @@ import time
 
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework.exceptions import MethodNotAllowed
+from svc_common.exceptions import MethodNotAllowed
 from upstream.clients import call
 from upstream.headers import returned_headers, upstream_request_headers
 
@@ -17,7 +17,7 @@ ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "O
 def proxy(request, service: str, rest: str | None = None):
     """Forward the request to the service and return its answer as-is (minus hop-by-hop headers)."""
     if request.method not in ALLOWED_METHODS:
-        raise MethodNotAllowed(request.method)
+        raise MethodNotAllowed(request.method, ALLOWED_METHODS)
     path = upstream_path(service, (rest or "").removeprefix("/"), request.META.get("RAW_URI", request.get_full_path()))
     query = request.META.get("QUERY_STRING", "")
     started = time.perf_counter()

@@ -1,9 +1,12 @@
--- One round trip per request: look up the token's cached record, then take one GCRA step.
+-- One round trip per request: the token's cached record, one GCRA step and the page-cache lookup.
 -- KEYS[1]: the token record key, or "" for an anonymous caller
 -- KEYS[2]: the rate key for an anonymous caller (per client IP)
--- ARGV[1]: route group; ARGV[2]: default limit; ARGV[3]: default period in ms
--- Reply: {verdict, client, limit, period_ms, remaining, reset_ms, retry_after_ms}
--- verdict: "ok", "limited", "miss" (no cached record) or "expired".
+-- KEYS[3]: the page key, or "" when the request is not cacheable
+-- KEYS[4]: the page's fill lock; KEYS[5..]: the invalidation counters the page depends on
+-- ARGV[1]: route group; ARGV[2]: default limit; ARGV[3]: default period in ms; ARGV[4]: lock ttl in ms
+-- Reply: {verdict, client, limit, period_ms, remaining, reset_ms, retry_after_ms, page...}
+--   verdict: "ok", "limited", "miss" (no cached token record) or "expired"
+--   page: {} | {"hit", etag, content_type, body} | {"fill" or "wait", generations, "miss" or "stale"}
 -- Time comes from Redis itself, so every gateway replica shares one clock.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -12,6 +15,7 @@ local limit = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
 local client = ''
 local rate_key = KEYS[2]
+local unlimited = false
 
 if KEYS[1] ~= '' then
   local rec = redis.call('HMGET', KEYS[1], 'client', 'limit', 'period_ms', 'unlimited', 'expires_ms')
@@ -22,9 +26,7 @@ if KEYS[1] ~= '' then
     return {'expired'}
   end
   client = rec[1]
-  if rec[4] == '1' then
-    return {'ok', client, -1, 0, 0, 0, 0}
-  end
+  unlimited = rec[4] == '1'
   if tonumber(rec[2]) > 0 and group ~= 'auth' then
     limit = tonumber(rec[2])
     period = tonumber(rec[3])
@@ -32,18 +34,44 @@ if KEYS[1] ~= '' then
   rate_key = 'gw:rl:' .. group .. ':c' .. client
 end
 
--- GCRA with a burst of `limit`: at most `limit` requests in any window of `period`.
-local interval = period / limit
-local tolerance = period - interval
-local tat = tonumber(redis.call('GET', rate_key) or now)
-if tat < now then
-  tat = now
+local reply
+if unlimited then
+  reply = {'ok', client, -1, 0, 0, 0, 0}
+else
+  -- GCRA with a burst of `limit`: at most `limit` requests in any window of `period`.
+  local interval = period / limit
+  local tolerance = period - interval
+  local tat = tonumber(redis.call('GET', rate_key) or now)
+  if tat < now then
+    tat = now
+  end
+  local allow_at = tat - tolerance
+  if now < allow_at then
+    return {'limited', client, limit, period, 0, math.ceil(tat - now), math.ceil(allow_at - now)}
+  end
+  local new_tat = tat + interval
+  redis.call('SET', rate_key, tostring(new_tat), 'PX', math.ceil(new_tat - now) + 1000)
+  local remaining = math.floor((now + tolerance - new_tat) / interval) + 1
+  reply = {'ok', client, limit, period, remaining, math.ceil(new_tat - now), 0}
 end
-local allow_at = tat - tolerance
-if now < allow_at then
-  return {'limited', client, limit, period, 0, math.ceil(tat - now), math.ceil(allow_at - now)}
+
+if KEYS[3] ~= '' then
+  local generations = {}
+  for i = 5, #KEYS do
+    generations[#generations + 1] = redis.call('GET', KEYS[i]) or '0'
+  end
+  local current = table.concat(generations, ',')
+  local entry = redis.call('HMGET', KEYS[3], 'generations', 'etag', 'content_type', 'body')
+  if entry[1] == current then
+    reply[8] = 'hit'
+    reply[9] = entry[2]
+    reply[10] = entry[3]
+    reply[11] = entry[4]
+  else
+    local owner = redis.call('SET', KEYS[4], '1', 'NX', 'PX', tonumber(ARGV[4]))
+    reply[8] = owner and 'fill' or 'wait'
+    reply[9] = current
+    reply[10] = entry[1] and 'stale' or 'miss'
+  end
 end
-local new_tat = tat + interval
-redis.call('SET', rate_key, tostring(new_tat), 'PX', math.ceil(new_tat - now) + 1000)
-local remaining = math.floor((now + tolerance - new_tat) / interval) + 1
-return {'ok', client, limit, period, remaining, math.ceil(new_tat - now), 0}
+return reply

@@ -80,7 +80,7 @@ def _send(service: str, method: str, path: str, **kwargs) -> httpx.Response:
         except httpx.RemoteProtocolError:
             # A pooled keep-alive connection closed by the peer (say, a reloading HAProxy) just as we
             # sent on it: RFC 9112 §9.3.1 lets a client replay an idempotent request once.
-            if method not in IDEMPOTENT_METHODS:
+            if method not in IDEMPOTENT_METHODS and "Idempotency-Key" not in kwargs.get("headers", {}):
                 raise
             return http_client().request(method, service_url(service) + path, **kwargs)
     except httpx.TimeoutException as exc:

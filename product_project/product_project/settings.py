@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "svc_common",
     "products",
 ]
 
@@ -60,6 +62,8 @@ TEMPLATES = [
 
 DATABASES = {"default": conf.database(env, "scaling_products")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Object cache TTL: bounds staleness should an invalidation be lost.
+OBJECT_CACHE_TTL = env.int("OBJECT_CACHE_TTL", default=300)
 CACHES = conf.cache(env, "products")
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -85,9 +89,19 @@ SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD = conf.
 SILENCED_SYSTEM_CHECKS = conf.SILENCED_DEPLOY_CHECKS
 
 REST_FRAMEWORK = conf.rest_framework()
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "svc_common.openapi.ServiceAutoSchema"
+SPECTACULAR_SETTINGS = conf.spectacular(
+    title="Product service API",
+    description="The product catalogue. Internal: only the gateway (X-Service-Token) or a staff session may call it.",
+)
 # The credential the gateway presents (X-Service-Token); no default, like any production secret.
 SERVICE_AUTH_TOKEN = env.str("SERVICE_AUTH_TOKEN")
 LOGGING = conf.logging_config(env.str("LOG_LEVEL", default="INFO"))
 
 # /metrics (Prometheus) needs no token; it answers only these networks, seen through TRUSTED_PROXIES.
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+
+# Idempotency-Key: records of keyed POST/PATCH requests, replayed for this long, then pruned
+# (manage.py prune_idempotency_keys).
+IDEMPOTENCY_RECORD_MODEL = "products.IdempotencyRecord"
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)

@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-that-is-long-enough-to-pass-the-check-0123456789")
 
 os.environ.setdefault("SERVICE_AUTH_TOKEN", "test-service-credential")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
 
 from .settings import *  # noqa: E402,F403
 

@@ -1,11 +1,13 @@
 """URL configuration for the product service."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
 from svc_common.urls import HANDLERS, health_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("products.urls")),
     path("api-auth/", include("rest_framework.urls")),
     *health_urlpatterns,

@@ -1,15 +1,26 @@
 """Thin DRF views of the product API: validate, call one service or selector, serialize."""
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from svc_common.idempotency import idempotent
 
 from .filters import ProductFilter
-from .selectors import product_get, product_list
+from .selectors import product_detail_get, product_get, product_list
 from .serializers import ProductInputSerializer, ProductOutputSerializer
 from .services import product_create, product_delete, product_update
 
 
+# Writes answer with the output shape, like reads; the schema says so (get_serializer_class picks by method).
+@extend_schema_view(
+    list=extend_schema(summary="List products"),
+    retrieve=extend_schema(summary="Get one product"),
+    create=extend_schema(summary="Create a product", responses={201: ProductOutputSerializer}),
+    update=extend_schema(summary="Replace a product", responses=ProductOutputSerializer),
+    partial_update=extend_schema(summary="Change some fields of a product", responses=ProductOutputSerializer),
+    destroy=extend_schema(summary="Delete a product"),
+)
 class ProductViewSet(viewsets.GenericViewSet):
     """List, retrieve, create, update and delete products."""
 
@@ -36,8 +47,12 @@ class ProductViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(ProductOutputSerializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        return Response(ProductOutputSerializer(self.get_object()).data)
+        data = product_detail_get(product_id=int(pk))
+        if data is None:
+            raise NotFound(f"Product {pk} does not exist.")
+        return Response(data)
 
+    @idempotent
     def create(self, request):
         serializer = ProductInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -47,6 +62,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     def update(self, request, pk=None):
         return self._update(request, partial=False)
 
+    @idempotent
     def partial_update(self, request, pk=None):
         return self._update(request, partial=True)
 

@@ -8,8 +8,9 @@ from .models import Product
 class ProductFilter(django_filters.FilterSet):
     """Price range and exact sku."""
 
-    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
-    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
+    # The column's own precision: without it, "1e-99999" reaches PostgreSQL and overflows numeric (500).
+    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", max_digits=12, decimal_places=2)
+    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", max_digits=12, decimal_places=2)
     sku = django_filters.CharFilter(field_name="sku", lookup_expr="iexact")
 
     class Meta:

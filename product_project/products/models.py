@@ -4,6 +4,11 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from svc_common.invalidation import InvalidatingQuerySet
+
+
+class ProductQuerySet(InvalidatingQuerySet, models.QuerySet):
+    invalidation_collection = "products"
 
 
 class Product(models.Model):
@@ -15,6 +20,8 @@ class Product(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ProductQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         constraints = [
@@ -23,3 +30,20 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
+
+
+class IdempotencyRecord(models.Model):
+    """The outcome of a write sent with an Idempotency-Key, kept to replay it (svc_common.idempotency)."""
+
+    scope = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="products_idempotency_scope_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from svc_common.exceptions import Conflict
+from svc_common.invalidation import invalidate
 
 from .models import Product
 
@@ -50,3 +51,8 @@ def product_seed(*, count: int) -> int:
     ]
     Product.objects.bulk_create(missing, ignore_conflicts=True, batch_size=1000)
     return len(missing)
+
+
+def product_cache_invalidate(*, product_ids: list[int]) -> None:
+    """Make cached copies of these objects, and of list pages, stale (here and at the gateway)."""
+    invalidate(collection="products", object_ids=product_ids)

@@ -15,7 +15,7 @@ def test_three_gateway_replicas_let_exactly_the_limit_through(stack):
     try:
         limit = 30
         headers = {"Authorization": f"Token {stack.token('limited-e2e', '--rate', f'{limit}/minute')}"}
-        barrier = threading.Barrier(3 * limit)
+        barrier = threading.Barrier(3 * limit, timeout=30)
         responses = []
 
         def one_request():

@@ -4,15 +4,17 @@ import pytest
 from django.test import Client
 from django_redis import get_redis_connection
 from support.stack import Stack
+from svc_common.breaker import redis_breaker
 
 
 @pytest.fixture(scope="session")
 def services(tmp_path_factory):
     """users and products, one replica each, on their own ports and databases."""
-    stack = Stack("gwsuite", 20000, tmp_path_factory.mktemp("gwsuite"), redis_db=13)
+    stack = Stack("gwsuite", 20000, tmp_path_factory.mktemp("gwsuite"), redis_db=9)
     # The in-process gateway forwards its host, "testserver", as X-Forwarded-Host.
-    stack.env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
+    stack.env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver,other.example"
     stack.env["SERVICE_AUTH_TOKEN"] = "test-service-credential"
+    # Same Redis database as the in-process gateway (settings_test), so the services' invalidations reach it.
     stack.up("--direct", "--services", "users,products")
     yield stack
     stack.down()
@@ -27,6 +29,7 @@ def upstream_urls(services, settings):
 @pytest.fixture(autouse=True)
 def clean_redis(settings):
     """Each test starts with no rate-limit state or cached token records (a Redis db of its own)."""
+    redis_breaker.reset()
     get_redis_connection("default").flushdb()
 
 

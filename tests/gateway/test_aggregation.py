@@ -51,11 +51,12 @@ def test_ids_that_are_not_positive_integers_are_400(client, path):
     assert response.json()["error"]["code"] == "invalid_id"
 
 
-def test_a_write_method_on_the_aggregate_is_405_json(client):
+def test_a_write_method_on_the_aggregate_is_405_json_naming_the_allowed_methods(client):
     response = client.post("/api/1/1/")
 
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD"
 
 
 def test_a_stopped_upstream_is_502_naming_it(client, settings):

@@ -121,6 +121,13 @@ def test_token_creation_with_missing_fields_is_400(anonymous):
     assert response.json()["error"]["detail"] == {"password": ["This field is required."]}
 
 
+def test_token_creation_with_json_nested_too_deeply_is_400_not_500(anonymous):
+    response = anonymous.post("/api/auth/token/", "[" * 30_000 + "]" * 30_000, "application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+
+
 def test_delete_revokes_the_presented_token_at_once(issue_token):
     _, key = issue_token()
     assert authed(key).get("/api/1/1/").status_code == 200  # now cached in Redis

@@ -23,6 +23,14 @@ def test_pagination_links_point_at_the_gateway(client):
     assert body["next"] == "http://testserver/api/users/?page=2&page_size=5"
 
 
+def test_an_unsupported_method_is_405_json_naming_the_allowed_methods(client):
+    response = client.generic("TRACE", "/api/users/1/")
+
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response["Allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+
+
 def test_create_patch_and_delete_pass_bodies_and_statuses_through(client):
     sku = f"GW-{uuid.uuid4().hex[:10]}"
 

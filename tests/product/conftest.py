@@ -4,10 +4,17 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django_redis import get_redis_connection
 from products.models import Product
 from rest_framework.test import APIClient
 
 _sequence = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def clean_redis():
+    """Each test starts with an empty Redis database of this suite's own."""
+    get_redis_connection("default").flushdb()
 
 
 @pytest.fixture

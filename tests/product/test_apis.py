@@ -74,6 +74,21 @@ def test_a_non_numeric_price_filter_is_400(api_client):
     assert response.json()["error"]["detail"] == {"min_price": ["Enter a number."]}
 
 
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("max_price=-1e-99999", "Ensure that there are no more than 12 digits in total."),
+        ("min_price=1e30", "Ensure that there are no more than 12 digits in total."),
+        ("min_price=0.001", "Ensure that there are no more than 2 decimal places."),
+    ],
+)
+def test_a_price_filter_beyond_the_columns_precision_is_400_not_a_database_error(api_client, query, message):
+    response = api_client.get(f"/api/products/?{query}")
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["detail"].values()) == [[message]]
+
+
 def test_patch_updates_the_price_and_put_needs_every_required_field(api_client, make_product):
     product = make_product(price=Decimal("1.00"))
 
@@ -85,6 +100,13 @@ def test_patch_updates_the_price_and_put_needs_every_required_field(api_client, 
     assert set(put.json()["error"]["detail"]) == {"sku", "price"}
     product.refresh_from_db()
     assert product.price == Decimal("3.25")
+
+
+def test_a_body_nested_too_deeply_for_the_json_decoder_is_400_not_500(api_client):
+    response = api_client.generic("POST", "/api/products/", "{\"a\":" * 10_000 + "1" + "}" * 10_000, "application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
 
 
 def test_unknown_product_is_a_json_404(api_client):

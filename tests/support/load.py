@@ -15,6 +15,7 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)
     bodies_of_failures: list[str] = field(default_factory=list)
     stale_connection_retries: int = 0
+    cache_states: Counter = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
@@ -92,6 +93,7 @@ class Load:
                     continue
                 with self._lock:
                     self.result.statuses[response.status_code] += 1
+                    self.result.cache_states[response.headers.get("X-Cache", "-")] += 1
                     self.result.latencies.append(time.monotonic() - started)
                     if response.status_code >= 400 and len(self.result.bodies_of_failures) < 5:
                         self.result.bodies_of_failures.append(response.text[:300])

@@ -1,11 +1,13 @@
 """Start an isolated copy of the stack with manage_all.sh: own ports, databases, Redis db and var dir."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import httpx
 import psycopg2
+import redis
 from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,8 +62,13 @@ class Stack:
                 )
         connection.close()
 
+    def reset_redis(self) -> None:
+        """A fresh database under an old Redis would meet old cached pages; start both empty."""
+        redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
+
     def up(self, *args: str) -> subprocess.CompletedProcess:
         self.reset_databases()
+        self.reset_redis()
         return self.manage("up", *args)
 
     def down(self) -> subprocess.CompletedProcess:
@@ -73,6 +80,16 @@ class Stack:
 
     def replica_port(self, service: str, index: int) -> int:
         return self.port_base + 1000 + {"gateway": 0, "users": 100, "products": 200}[service] + index
+
+    def request_count(self, service: str, path: str, method: str = "GET") -> int:
+        """How many requests the service's own replicas logged for this path (their JSON request lines)."""
+        count = 0
+        for log in (self.stack_dir / "log").glob(f"{service}-*.log"):
+            for line in log.read_text().splitlines():
+                if line.startswith("{") and '"logger": "svc_common.request"' in line:
+                    record = json.loads(line)
+                    count += record.get("path") == path and record.get("method") == method
+        return count
 
     def pid(self, name: str) -> int:
         return int((self.stack_dir / "run" / f"{name}.pid").read_text())

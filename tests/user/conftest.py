@@ -3,10 +3,17 @@
 import itertools
 
 import pytest
+from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 from users.models import UserProfile
 
 _sequence = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def clean_redis():
+    """Each test starts with an empty Redis database of this suite's own."""
+    get_redis_connection("default").flushdb()
 
 
 @pytest.fixture

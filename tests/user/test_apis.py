@@ -116,6 +116,19 @@ def test_malformed_json_is_400_parse_error(api_client):
     assert response.json()["error"]["code"] == "parse_error"
 
 
+def test_json_nested_deeper_than_the_decoder_recurses_is_400_not_500(api_client):
+    too_deep = "[" * 30_000 + "]" * 30_000  # under the 64 KiB body cap
+
+    response = api_client.generic("POST", "/api/users/", too_deep, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "parse_error",
+        "message": "JSON parse error - the document is nested too deeply.",
+        "detail": None,
+    }
+
+
 def test_body_over_the_cap_is_413_and_saves_nothing(api_client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     payload = json.dumps({"username": "big", "email": "big@example.com", "full_name": "x" * 2000})

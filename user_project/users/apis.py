@@ -1,15 +1,26 @@
 """Thin DRF views of the user API: validate, call one service or selector, serialize."""
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from svc_common.idempotency import idempotent
 
 from .filters import UserFilter
-from .selectors import user_get, user_list
+from .selectors import user_detail_get, user_get, user_list
 from .serializers import UserInputSerializer, UserOutputSerializer
 from .services import user_create, user_delete, user_update
 
 
+# Writes answer with the output shape, like reads; the schema says so (get_serializer_class picks by method).
+@extend_schema_view(
+    list=extend_schema(summary="List user profiles"),
+    retrieve=extend_schema(summary="Get one user profile"),
+    create=extend_schema(summary="Create a user profile", responses={201: UserOutputSerializer}),
+    update=extend_schema(summary="Replace a user profile", responses=UserOutputSerializer),
+    partial_update=extend_schema(summary="Change some fields of a user profile", responses=UserOutputSerializer),
+    destroy=extend_schema(summary="Delete a user profile"),
+)
 class UserViewSet(viewsets.GenericViewSet):
     """List, retrieve, create, update and delete user profiles."""
 
@@ -36,8 +47,12 @@ class UserViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(UserOutputSerializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        return Response(UserOutputSerializer(self.get_object()).data)
+        data = user_detail_get(user_id=int(pk))
+        if data is None:
+            raise NotFound(f"User {pk} does not exist.")
+        return Response(data)
 
+    @idempotent
     def create(self, request):
         serializer = UserInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -47,6 +62,7 @@ class UserViewSet(viewsets.GenericViewSet):
     def update(self, request, pk=None):
         return self._update(request, partial=False)
 
+    @idempotent
     def partial_update(self, request, pk=None):
         return self._update(request, partial=True)
 

@@ -7,3 +7,6 @@ class UsersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "users"
     verbose_name = "Users"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the invalidation receivers)

@@ -2,6 +2,7 @@
 
 from django.db import IntegrityError, transaction
 from svc_common.exceptions import Conflict
+from svc_common.invalidation import invalidate
 
 from .models import UserProfile
 
@@ -50,3 +51,8 @@ def user_seed(*, count: int) -> int:
     ]
     UserProfile.objects.bulk_create(missing, ignore_conflicts=True, batch_size=1000)
     return len(missing)
+
+
+def user_cache_invalidate(*, user_ids: list[int]) -> None:
+    """Make cached copies of these objects, and of list pages, stale (here and at the gateway)."""
+    invalidate(collection="users", object_ids=user_ids)

@@ -1,8 +1,8 @@
 """Create or fetch an API client, optionally set its limit, and print only a fresh token."""
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.core.exceptions import ImproperlyConfigured
 
 from clients.services import api_client_get_or_create, api_client_update, token_issue
 

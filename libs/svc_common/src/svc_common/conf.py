@@ -79,7 +79,7 @@ def rest_framework(*, page_size: int = 20) -> dict:
             "rest_framework.renderers.JSONRenderer",
             "rest_framework.renderers.BrowsableAPIRenderer",
         ],
-        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_PARSER_CLASSES": ["svc_common.parsers.JSONParser"],
         "DEFAULT_PAGINATION_CLASS": "svc_common.pagination.CappedPageNumberPagination",
         "PAGE_SIZE": page_size,
         "DEFAULT_FILTER_BACKENDS": [
@@ -89,6 +89,18 @@ def rest_framework(*, page_size: int = 20) -> dict:
         ],
         "EXCEPTION_HANDLER": "svc_common.errors.exception_handler",
         "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    }
+
+
+def spectacular(*, title: str, description: str) -> dict:
+    """SPECTACULAR_SETTINGS of a service: the schema at /api/schema/, behind the service credential too."""
+    return {
+        "TITLE": title,
+        "DESCRIPTION": description,
+        "VERSION": "1.0.0",
+        "SERVE_INCLUDE_SCHEMA": False,
+        "SERVE_PERMISSIONS": ["svc_common.service_auth.IsGatewayOrStaff"],
+        "COMPONENT_SPLIT_REQUEST": True,
     }
 
 

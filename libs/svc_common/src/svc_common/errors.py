@@ -51,8 +51,10 @@ def describe(exc: exceptions.APIException) -> tuple[str, str, object]:
 
 
 def response_headers(exc: exceptions.APIException) -> dict:
-    """The headers an error must keep: WWW-Authenticate on 401, Retry-After on 429/503."""
+    """The headers an error must keep: WWW-Authenticate on 401, Allow on 405, Retry-After on 429/503."""
     headers = {}
+    if getattr(exc, "allowed", None):
+        headers["Allow"] = exc.allowed
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None) is not None:

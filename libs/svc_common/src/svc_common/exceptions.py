@@ -1,6 +1,8 @@
 """Declarative API errors shared by every project."""
 
-from rest_framework import status
+from collections.abc import Iterable
+
+from rest_framework import exceptions, status
 from rest_framework.exceptions import APIException
 
 
@@ -8,6 +10,14 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The request conflicts with the current state of the resource."
+
+
+class MethodNotAllowed(exceptions.MethodNotAllowed):
+    """405 naming the methods the route does allow: RFC 9110 requires the Allow header on a 405."""
+
+    def __init__(self, method: str, allowed: Iterable[str]):
+        super().__init__(method)
+        self.allowed = ", ".join(sorted(allowed))
 
 
 class PayloadTooLarge(APIException):

@@ -1,5 +1,7 @@
 """Request context: id, body-size cap, one log line per request, and the error shape for plain views."""
 
+import functools
+import ipaddress
 import logging
 import re
 import time
@@ -24,11 +26,25 @@ def incoming_request_id(request) -> str:
     return candidate if _WELL_FORMED_ID.match(candidate) else uuid.uuid4().hex
 
 
+@functools.lru_cache(maxsize=16)
+def _networks(entries: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
+
+
+def is_trusted_proxy(address: str) -> bool:
+    """Whether an address is in TRUSTED_PROXIES (addresses or networks, e.g. 10.0.0.0/8 for a pod network)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
+
+
 def client_ip(request) -> str:
     """The client address: X-Forwarded-For is believed only when the peer is a trusted proxy."""
     peer = request.META.get("REMOTE_ADDR", "")
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and peer in settings.TRUSTED_PROXIES:
+    if forwarded and is_trusted_proxy(peer):
         # The proxy appends the address it saw; earlier entries are the client's own claims.
         return forwarded.split(",")[-1].strip() or peer
     return peer
