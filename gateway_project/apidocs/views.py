@@ -1,0 +1,22 @@
+"""GET /schema/: the gateway's OpenAPI document, public (outside /api/, so no token is needed)."""
+
+from functools import cache
+from pathlib import Path
+
+from django.http import HttpResponse
+from svc_common.exceptions import MethodNotAllowed
+
+OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.yaml")
+CONTENT_TYPE = "application/vnd.oai.openapi; charset=utf-8"
+
+
+@cache
+def _document() -> bytes:
+    return OPENAPI_DOCUMENT.read_bytes()
+
+
+def schema(request):
+    """The hand-written OpenAPI 3 document of every /api/ route, as YAML."""
+    if request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed(request.method, ("GET", "HEAD"))
+    return HttpResponse(_document(), content_type=CONTENT_TYPE)

@@ -1,0 +1,42 @@
+"""ruff, flake8-bandit's security rules (S) included, is clean on the whole repository (config: ruff.toml)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUFF = Path(sys.executable).with_name("ruff")
+INSECURE = 'import subprocess\n\nPASSWORD = "hunter2"\nsubprocess.run(f"ls {PASSWORD}", shell=True)\n'
+
+
+def ruff_check(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(RUFF), "check", "--no-cache", "--output-format", "concise", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def flagged_rules(path: str) -> set[str]:
+    result = ruff_check("--stdin-filename", path, "-", stdin=INSECURE)
+    return {line.split(" ")[1] for line in result.stdout.splitlines() if line.startswith(path)}
+
+
+def test_the_repository_is_ruff_clean():
+    result = ruff_check(".")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_application_code_gets_the_security_rules():
+    assert {"S105", "S602"} <= flagged_rules("gateway_project/clients/example.py")
+
+
+def test_tests_may_hold_throwaway_passwords_but_never_run_a_shell():
+    rules = flagged_rules("tests/gateway/test_example.py")
+
+    assert "S602" in rules
+    assert "S105" not in rules
