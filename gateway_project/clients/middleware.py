@@ -9,6 +9,8 @@ from pagecache.keys import PageSpec, spec_for
 from pagecache.responses import decorate, if_none_match_matches, page_response
 from pagecache.store import etag_for, page_release, page_store, page_wait
 from ratelimit import limiter
+
+DECISION_KEY = "gateway.access_decision"
 from ratelimit.limiter import Decision
 from svc_common.errors import api_exception_response
 from svc_common.middleware import client_ip
@@ -98,7 +100,10 @@ class AccessMiddleware:
         ip = client_ip(request)
         key = None if group == "auth" else presented_key(request)
         key_hash = token_hash(key) if key else None
-        decision = limiter.check(group=group, key_hash=key_hash, client_ip=ip, page=spec)
+        # The WSGI fast path may have run the access script already: never meter a request twice.
+        decision = request.META.pop(DECISION_KEY, None) or limiter.check(
+            group=group, key_hash=key_hash, client_ip=ip, page=spec
+        )
         if decision.verdict == "miss":
             decision = self._authenticate_from_database(key, group, key_hash, ip, spec)
         if decision.verdict == "expired":

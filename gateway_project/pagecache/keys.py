@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-_AGGREGATE = re.compile(r"^/api/([1-9][0-9]{0,17})/([1-9][0-9]{0,17})/?$")
+AGGREGATE_PATH = re.compile(r"^/api/([1-9][0-9]{0,17})/([1-9][0-9]{0,17})/?$")
 _PROXY = re.compile(r"^/api/(users|products)(?:/([1-9][0-9]{0,17}))?/?(.*)$")
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 
@@ -34,7 +34,7 @@ def spec_for(request) -> PageSpec | None:
     if request.method not in CACHEABLE_METHODS or not settings.PAGE_CACHE_ENABLED:
         return None
     path = request.path_info
-    match = _AGGREGATE.match(path)
+    match = AGGREGATE_PATH.match(path)
     if match:
         user_id, product_id = match.groups()
         return _spec(f"agg|{user_id}|{product_id}", (f"inv:users:{user_id}", f"inv:products:{product_id}"))

@@ -14,14 +14,15 @@ from support.stack import Stack
 def test_the_aggregate_through_haproxy_is_read_from_postgresql(stack):
     connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=f"{stack.database_prefix}scaling_users")
     with connection, connection.cursor() as cursor:
-        cursor.execute("UPDATE users_userprofile SET full_name = 'Straight From Postgres' WHERE id = 1")
+        # Raw SQL bypasses the invalidation signals, so use ids no test reads before this one.
+        cursor.execute("UPDATE users_userprofile SET full_name = 'Straight From Postgres' WHERE id = 19")
     connection.close()
 
-    response = httpx.get(f"{stack.url('gateway')}/api/1/1/", headers=stack.auth_headers())
+    response = httpx.get(f"{stack.url('gateway')}/api/19/19/", headers=stack.auth_headers())
 
     assert response.status_code == 200
     assert response.json()["user"]["full_name"] == "Straight From Postgres"
-    assert response.json()["product"]["sku"] == "SKU-000001"
+    assert response.json()["product"]["sku"] == "SKU-000019"
 
 
 def test_a_write_through_the_gateway_is_visible_in_the_service(stack):
@@ -71,7 +72,7 @@ def test_without_postgresql_up_falls_back_to_sqlite_and_down_stops_everything(sq
     aggregate = httpx.get(f"{sqlite_stack.url('gateway')}/api/2/3/", headers=headers)
     os.killpg(pids["users-1"], signal.SIGKILL)  # the replica: gunicorn master and its workers
     wait_until_refused(sqlite_stack.url("users"))
-    users_down = httpx.get(f"{sqlite_stack.url('gateway')}/api/2/3/", headers=headers)
+    users_down = httpx.get(f"{sqlite_stack.url('gateway')}/api/4/5/", headers=headers)  # not cached yet
     sqlite_stack.down()
 
     assert result.stderr.splitlines()[0].startswith("PostgreSQL is not reachable at 127.0.0.1:1; using SQLite files")

@@ -37,7 +37,7 @@ def test_sigkill_of_a_users_replica_mid_load_fails_no_request(stack):
     assert seconds_to_down <= 2.0
 
     stack.manage("rollout", "users")  # restarts the dead replica too
-    assert haproxy_stats.servers(stats, "be_users")["users-2"]["status"] == "UP"
+    assert haproxy_stats.servers(stats, "be_users")["users-2"]["status"].startswith("UP")
 
 
 def test_a_rollout_of_the_product_service_under_load_fails_no_request(stack):
@@ -52,7 +52,8 @@ def test_a_rollout_of_the_product_service_under_load_fails_no_request(stack):
     pids_after = {name: stack.pid(name) for name in pids_before}
     assert result.failures == 0, (result.summary(), result.bodies_of_failures)
     assert all(pids_after[name] != pids_before[name] for name in pids_before)
-    assert {row["status"] for row in haproxy_stats.servers(stack.url("stats"), "be_products").values()} == {"UP"}
+    statuses = [row["status"] for row in haproxy_stats.servers(stack.url("stats"), "be_products").values()]
+    assert all(status.startswith("UP") for status in statuses), statuses
 
 
 def test_a_replica_whose_database_fails_is_taken_out_and_comes_back_by_itself(stack):

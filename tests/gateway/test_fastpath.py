@@ -1,0 +1,76 @@
+"""The WSGI fast path: page-cache hits answered before Django, by the same rules as the Django path."""
+
+import pytest
+from django.core.wsgi import get_wsgi_application
+from django.test import RequestFactory
+from pagecache.fastpath import FastPathApplication
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def call():
+    application = FastPathApplication(get_wsgi_application())
+
+    def request(path: str, **headers):
+        environ = RequestFactory().get(path, **headers).environ
+        captured = {}
+
+        def start_response(status, response_headers):
+            captured["status"] = int(status.split()[0])
+            captured["headers"] = dict(response_headers)
+
+        body = b"".join(application(environ, start_response))
+        return captured["status"], captured["headers"], body
+
+    return request
+
+
+def test_a_hit_is_served_with_the_same_headers_as_the_django_path(call, issue_token):
+    _, key = issue_token("fast", rate="100/minute")
+    auth = {"HTTP_AUTHORIZATION": f"Token {key}", "HTTP_X_REQUEST_ID": "fast-path-id-1"}
+
+    miss_status, miss_headers, miss_body = call("/api/2/3/", **auth)
+    hit_status, hit_headers, hit_body = call("/api/2/3/", **auth)
+
+    assert (miss_status, hit_status) == (200, 200)
+    assert (miss_headers["X-Cache"], hit_headers["X-Cache"]) == ("MISS", "HIT")
+    assert hit_body == miss_body
+    for name in ("ETag", "Cache-Control", "Vary", "Content-Type", "RateLimit-Policy", "X-Content-Type-Options",
+                 "X-Frame-Options", "Referrer-Policy"):
+        assert hit_headers[name] == miss_headers[name], name
+    assert (miss_headers["RateLimit"], hit_headers["RateLimit"]) == ('"read";r=99;t=1', '"read";r=98;t=2')
+    assert hit_headers["X-Request-ID"] == "fast-path-id-1"
+    assert hit_headers["Server-Timing"].startswith("cache;dur=")
+
+
+def test_each_request_is_metered_once_whichever_path_answers_it(call, issue_token):
+    _, key = issue_token("three", rate="3/minute")
+    auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
+
+    results = [call("/api/4/5/", **auth) for _ in range(4)]
+
+    assert [(status, headers.get("X-Cache")) for status, headers, _ in results] == [
+        (200, "MISS"),
+        (200, "HIT"),
+        (200, "HIT"),
+        (429, None),
+    ]
+
+
+def test_if_none_match_gets_304_on_the_fast_path(call, issue_token):
+    _, key = issue_token("etag")
+    auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
+    _, headers, _ = call("/api/6/6/", **auth)
+
+    status, revalidated, body = call("/api/6/6/", HTTP_IF_NONE_MATCH=headers["ETag"], **auth)
+
+    assert (status, body, revalidated["X-Cache"]) == (304, b"", "HIT")
+
+
+def test_requests_without_a_valid_token_go_to_django_and_get_401(call):
+    status, headers, _ = call("/api/2/3/")
+    bad_status, _, _ = call("/api/2/3/", HTTP_AUTHORIZATION="Token " + "Z" * 40)
+
+    assert (status, bad_status) == (401, 401)
+    assert headers["WWW-Authenticate"] == 'Token realm="api"'
