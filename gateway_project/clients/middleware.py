@@ -9,8 +9,6 @@ from pagecache.keys import PageSpec, spec_for
 from pagecache.responses import decorate, if_none_match_matches, page_response
 from pagecache.store import etag_for, page_release, page_store, page_wait
 from ratelimit import limiter
-
-DECISION_KEY = "gateway.access_decision"
 from ratelimit.limiter import Decision
 from svc_common.errors import api_exception_response
 from svc_common.middleware import client_ip
@@ -20,6 +18,8 @@ from .services import token_authenticate
 from .tokens import is_well_formed, token_hash
 
 TOKEN_PATH = "/api/auth/token/"  # noqa: S105 (a route, not a secret)
+# Where the WSGI fast path (pagecache.fastpath) leaves the access script's decision for this middleware.
+DECISION_KEY = "gateway.access_decision"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

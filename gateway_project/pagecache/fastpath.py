@@ -14,7 +14,8 @@ from django.conf import settings
 from ratelimit import limiter
 from svc_common import metrics
 from svc_common.middleware import REQUEST_ID_HEADER, RequestContextMiddleware, client_ip, incoming_request_id
-from svc_common.server_timing import HEADER as SERVER_TIMING, server_timing
+from svc_common.server_timing import HEADER as SERVER_TIMING
+from svc_common.server_timing import server_timing
 
 from .keys import AGGREGATE_PATH, spec_for
 from .responses import page_response
