@@ -77,7 +77,7 @@ def test_an_edit_in_the_product_admin_is_visible_on_the_next_aggregate(stack):
 
     assert saved.status_code == 200 and b"was changed successfully" in saved.content
     assert after.json()["product"]["name"] == "Edited In The Admin"
-    assert after.headers["X-Cache"] == "STALE"
+    assert after.headers["X-Cache"] in ("STALE", "MISS")  # never the cached HIT
 
 
 def _csrf(response: httpx.Response) -> str:
