@@ -77,8 +77,9 @@ def sqlite_stack(tmp_path):
     stack.down()
 
 
-def test_without_postgresql_up_falls_back_to_sqlite_and_down_stops_everything(sqlite_stack):
-    result = sqlite_stack.manage("up", "--direct")
+def test_without_postgresql_or_haproxy_up_falls_back_and_down_stops_everything(sqlite_stack):
+    # A PATH without /usr/sbin hides HAProxy, as on a machine where it is not installed.
+    result = sqlite_stack.manage("up", env={"PATH": "/usr/local/bin:/usr/bin:/bin"})
     pids = {name: sqlite_stack.pid(name) for name in ("users-1", "products-1", "gateway-1")}
 
     headers = sqlite_stack.auth_headers()
@@ -89,6 +90,9 @@ def test_without_postgresql_up_falls_back_to_sqlite_and_down_stops_everything(sq
     sqlite_stack.down()
 
     assert result.stderr.splitlines()[0].startswith("PostgreSQL is not reachable at 127.0.0.1:1; using SQLite files")
+    assert result.stdout.splitlines()[2] == (
+        "HAProxy is not installed (apt-get install haproxy); running one replica per service, direct."
+    )
     assert sorted(path.name for path in (sqlite_stack.stack_dir / "db").iterdir()) == [
         "scaling_gateway.sqlite3",
         "scaling_products.sqlite3",
