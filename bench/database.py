@@ -3,7 +3,7 @@
 import os
 
 import psycopg2
-from psycopg2 import sql
+from stackctl.databases import ensure_postgres_database
 
 from .processes import BenchError
 
@@ -35,16 +35,8 @@ def connection_headroom() -> tuple[int, int]:
 
 
 def ensure(name: str) -> None:
-    """CREATE DATABASE name unless it exists; a clear error when PostgreSQL is not reachable."""
+    """CREATE DATABASE name unless it exists (stackctl's own way); a clear error when PostgreSQL is not reachable."""
     try:
-        connection = psycopg2.connect(dbname="postgres", connect_timeout=3, **_params())
+        ensure_postgres_database(url(name))
     except psycopg2.OperationalError as exc:
         raise BenchError(f"PostgreSQL is not reachable: {str(exc).strip()}") from exc
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        connection.close()
