@@ -62,6 +62,12 @@ class Load:
             thread.join()
         return self.result
 
+    def join(self) -> LoadResult:
+        """Wait for the load to end by itself (its deadline or its request cap)."""
+        for thread in self._threads:
+            thread.join()
+        return self.result
+
     def wait_for(self, count: int, timeout: float = 30) -> None:
         """Block until at least `count` requests are done (poll, bounded)."""
         end = time.monotonic() + timeout
