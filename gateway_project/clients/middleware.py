@@ -156,9 +156,16 @@ def is_cacheable(response) -> bool:
 
 
 def add_rate_limit_headers(response, group: str, decision: Decision) -> None:
+    for name, value in rate_limit_headers(group, decision):
+        response[name] = value
+
+
+def rate_limit_headers(group: str, decision: Decision) -> list[tuple[str, str]]:
     """IETF draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy and RateLimit."""
     if decision.verdict not in ("ok", "limited") or decision.unlimited:
-        return
+        return []
     window = decision.period_ms // 1000
-    response["RateLimit-Policy"] = f'"{group}";q={decision.limit};w={window}'
-    response["RateLimit"] = f'"{group}";r={decision.remaining};t={math.ceil(decision.reset_ms / 1000)}'
+    return [
+        ("RateLimit-Policy", f'"{group}";q={decision.limit};w={window}'),
+        ("RateLimit", f'"{group}";r={decision.remaining};t={math.ceil(decision.reset_ms / 1000)}'),
+    ]

@@ -1,5 +1,6 @@
 """What a cached page depends on: its key, and the services' invalidation counters it must match."""
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -23,6 +24,12 @@ def _spec(identity: str, generation_keys: tuple[str, ...]) -> PageSpec:
     return PageSpec(f"gw:page:{digest}", f"gw:fill:{digest}", generation_keys)
 
 
+@functools.lru_cache(maxsize=4096)
+def aggregate_spec(user_id: str, product_id: str) -> PageSpec:
+    """The aggregate's spec; cached, since hot pairs repeat and the spec never changes."""
+    return _spec(f"agg|{user_id}|{product_id}", (f"inv:users:{user_id}", f"inv:products:{product_id}"))
+
+
 def spec_for(request) -> PageSpec | None:
     """The page-cache spec of a GET, or None when the request must not be cached.
 
@@ -36,8 +43,7 @@ def spec_for(request) -> PageSpec | None:
     path = request.path_info
     match = AGGREGATE_PATH.match(path)
     if match:
-        user_id, product_id = match.groups()
-        return _spec(f"agg|{user_id}|{product_id}", (f"inv:users:{user_id}", f"inv:products:{product_id}"))
+        return aggregate_spec(*match.groups())
     match = _PROXY.match(path)
     if match is None:
         return None

@@ -1,5 +1,6 @@
 """Rate-limit policies: "N/period" strings from settings, one per route group."""
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,6 +15,7 @@ class Policy:
     period_ms: int
 
 
+@functools.lru_cache(maxsize=64)  # every API request asks; settings hold a handful of rates
 def parse_rate(text: str) -> Policy:
     """'600/minute' → Policy(600, 60000); also accepts 's', 'm', 'h', 'd'."""
     try:

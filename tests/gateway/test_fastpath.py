@@ -1,9 +1,13 @@
 """The WSGI fast path: page-cache hits answered before Django, by the same rules as the Django path."""
 
+import json
+import logging
+
 import pytest
 from django.core.wsgi import get_wsgi_application
 from django.test import RequestFactory
 from pagecache.fastpath import FastPathApplication
+from svc_common.logging import JsonFormatter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,6 +46,29 @@ def test_a_hit_is_served_with_the_same_headers_as_the_django_path(call, issue_to
     assert (miss_headers["RateLimit"], hit_headers["RateLimit"]) == ('"read";r=99;t=1', '"read";r=98;t=2')
     assert hit_headers["X-Request-ID"] == "fast-path-id-1"
     assert hit_headers["Server-Timing"].startswith("cache;dur=")
+    # A length, not chunked encoding: one write for the body and no terminating chunk.
+    assert hit_headers["Content-Length"] == str(len(hit_body))
+
+
+def test_a_hit_writes_one_json_line_with_its_request_id_and_client(call, issue_token, caplog):
+    client, key = issue_token("logged")
+    auth = {"HTTP_AUTHORIZATION": f"Token {key}", "HTTP_X_REQUEST_ID": "fast-path-log-1"}
+    call("/api/7/8/", **auth)
+    formatter = JsonFormatter()
+
+    with caplog.at_level(logging.INFO, logger="svc_common.request"):
+        call("/api/7/8/", **auth)
+
+    lines = [json.loads(formatter.format(record)) for record in caplog.records if record.name == "svc_common.request"]
+    assert len(lines) == 1
+    assert {name: lines[0][name] for name in ("request_id", "path", "route", "status", "cache", "client_id")} == {
+        "request_id": "fast-path-log-1",
+        "path": "/api/7/8/",
+        "route": "user-product",
+        "status": 200,
+        "cache": "HIT",
+        "client_id": client.id,
+    }
 
 
 def test_each_request_is_metered_once_whichever_path_answers_it(call, issue_token):

@@ -10,6 +10,15 @@ import time
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+# One encoder for every line: json.dumps(default=...) would build a new one per call.
+_ENCODER = json.JSONEncoder(default=str)
+
+# Every request writes a line, and these lines never show the caller's file, thread or process name:
+# skip the stack walk and lookups logging makes for each record (the logging HOWTO's "Optimization").
+logging._srcfile = None  # noqa: SLF001
+logging.logThreads = False
+logging.logMultiprocessing = False
+
 # Which replica wrote the line: stackctl sets GUNICORN_PROC_NAME (e.g. "users-2"); containers use their hostname.
 REPLICA = os.environ.get("GUNICORN_PROC_NAME") or socket.gethostname()
 
@@ -18,7 +27,8 @@ class RequestIdFilter(logging.Filter):
     """Stamp each record with the id of the request being served, if any."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        if getattr(record, "request_id", None) is None:  # a caller outside Django may name it itself
+            record.request_id = request_id_var.get()
         return True
 
 
@@ -41,4 +51,4 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["exc_info"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str)
+        return _ENCODER.encode(payload)

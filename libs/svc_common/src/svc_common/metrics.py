@@ -54,15 +54,29 @@ CACHE = Counter(
 
 def record(request, response, seconds: float) -> None:
     """Count and time one answered request; count its X-Cache result if it has one."""
-    route = route_name(request)
     method = request.method if request.method in KNOWN_METHODS else "other"
-    status = str(response.status_code)
-    REQUESTS.labels(route, method, status).inc()
-    LATENCY.labels(route, method, status).observe(seconds)
-    cache_header = response.get("X-Cache")
+    count(route_name(request), method, response.status_code, seconds, response.get("X-Cache"))
+
+
+def count(route: str, method: str, status: int, seconds: float, cache_header: str | None) -> None:
+    """record() for a caller that has the values but no Django request or response (the WSGI fast path)."""
+    requests, latency = _request_series(route, method, status)
+    requests.inc()
+    latency.observe(seconds)
     if cache_header:
         result = cache_header.strip().lower()
-        CACHE.labels(route, result if result in CACHE_RESULTS else "other").inc()
+        _cache_series(route, result if result in CACHE_RESULTS else "other").inc()
+
+
+@functools.lru_cache(maxsize=4096)
+def _request_series(route: str, method: str, status: int) -> tuple:
+    # labels() validates and locks on every call; routes, methods and statuses are few, so keep the children.
+    return REQUESTS.labels(route, method, str(status)), LATENCY.labels(route, method, str(status))
+
+
+@functools.lru_cache(maxsize=1024)
+def _cache_series(route: str, result: str):
+    return CACHE.labels(route, result)
 
 
 class DependencyCollector:

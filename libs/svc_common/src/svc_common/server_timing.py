@@ -21,9 +21,17 @@ def server_timing(request, response, total_ms: float) -> str:
 
     Views set request.upstream_timings ({service: ms}); the cache sets request.cache_timing_ms and X-Cache.
     """
-    metrics = [_metric(service, ms) for service, ms in (getattr(request, "upstream_timings", None) or {}).items()]
-    cache_ms = getattr(request, "cache_timing_ms", None)
-    cache_result = response.get("X-Cache")
+    return timing_header(
+        getattr(request, "upstream_timings", None),
+        getattr(request, "cache_timing_ms", None),
+        response.get("X-Cache"),
+        total_ms,
+    )
+
+
+def timing_header(upstream: dict | None, cache_ms: float | None, cache_result: str | None, total_ms: float) -> str:
+    """server_timing() from the values themselves (the WSGI fast path has no Django request)."""
+    metrics = [_metric(service, ms) for service, ms in (upstream or {}).items()]
     if cache_ms is not None or cache_result:
         metrics.append(_metric("cache", cache_ms, cache_result))
     metrics.append(_metric("total", total_ms))
