@@ -1,5 +1,7 @@
 """GET /api/<user_id>/<product_id>/ against the real services."""
 
+import threading
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +88,22 @@ def test_an_upstream_that_never_answers_is_504_naming_it(client, settings, silen
         "message": "The products service did not answer in time.",
         "detail": {"service": "products"},
     }
+
+
+def test_the_user_and_product_calls_are_in_flight_at_the_same_time(monkeypatch):
+    from aggregation import services
+
+    # Each call waits until the other has started: sequential calls would break the barrier.
+    both_started = threading.Barrier(2, timeout=5)
+    fetch = services._fetch
+
+    def fetch_once_both_started(service, object_id, headers):
+        both_started.wait()
+        return fetch(service, object_id, headers)
+
+    monkeypatch.setattr(services, "_fetch", fetch_once_both_started)
+
+    body, timings = services.user_product_fetch(user_id=5, product_id=6, headers={"X-Service-Token": "test-service-credential", "Accept": "application/json"})
+
+    assert (body["user"]["id"], body["product"]["id"]) == (5, 6)
+    assert set(timings) == {"users", "products"}
