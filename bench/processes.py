@@ -125,13 +125,15 @@ def gunicorn_argv(project_dir: Path, wsgi_module: str) -> list[str]:
     ]
 
 
-def gunicorn_env(port: int, *, workers: int, threads: int = 8, extra: dict | None = None) -> dict:
-    """The environment deploy/gunicorn.conf.py reads, plus the Django variables of the project."""
+def gunicorn_env(port: int, *, workers: int, extra: dict | None = None) -> dict:
+    """The environment deploy/gunicorn.conf.py reads, plus the Django variables of the project.
+
+    Threads stay at the config's default, as for every replica of the stack: same gunicorn settings.
+    """
     return {
         **os.environ,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": str(workers),
-        "GUNICORN_THREADS": str(threads),
         "GUNICORN_LOG_LEVEL": "warning",
         "PYTHONUNBUFFERED": "1",
         **(extra or {}),

@@ -24,6 +24,8 @@ LABELS = {
     "products-direct": "products frontend (direct)",
     "overload-hit": "ours, overload, cache hit",
     "overload-miss": "ours, overload, cache miss",
+    "floor-paired": "Django floor, paired with the cache hit",
+    "ours-hit-paired": "ours, cache hit, paired with the floor",
 }
 
 
