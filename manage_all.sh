@@ -21,7 +21,7 @@ Commands:
   status                   one line per process, with its HAProxy state
   logs [name] [-n N]       follow the JSON logs (all, or e.g. 'gateway', 'users-2', 'haproxy')
   test [--suite S] [-- pytest args]
-                           run every test suite (user, product, gateway, e2e)
+                           run every test suite (user, product, gateway, deploy, bench, e2e)
   scale <service> N        add or remove replicas of users, products or gateway while running
   rollout <service>        restart every replica of a service, one at a time, with no failed request
   reload                   reload HAProxy's configuration without dropping a connection

@@ -108,6 +108,7 @@ def cmd_test(args) -> int:
         ("product", "product_project"),
         ("gateway", "gateway_project"),
         ("deploy", None),
+        ("bench", None),
         ("e2e", None),
     ]
     pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
@@ -193,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.set_defaults(func=cmd_logs)
 
     test = sub.add_parser("test", help="run every test suite")
-    test.add_argument("--suite", action="append", choices=["user", "product", "gateway", "deploy", "e2e"])
+    test.add_argument("--suite", action="append", choices=["user", "product", "gateway", "deploy", "bench", "e2e"])
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=cmd_test)
 

@@ -78,6 +78,16 @@ def test_responses_through_haproxy_carry_no_server_header(stack):
     assert "server" not in response.headers
 
 
+@pytest.mark.parametrize("service", ["gateway", "users", "products"])
+def test_a_uri_longer_than_gunicorn_accepts_is_a_json_414_from_every_frontend(stack, service):
+    response = httpx.get(f"{stack.url(service)}/api/users/?search={'a' * 5000}", headers=stack.auth_headers())
+
+    assert response.status_code == 414
+    assert response.json() == {
+        "error": {"code": "uri_too_long", "message": "The request URI is longer than 4000 bytes.", "detail": None}
+    }
+
+
 @pytest.mark.parametrize("project", ["user_project", "product_project", "gateway_project"])
 def test_check_deploy_is_clean_in_production_mode(project):
     env = {

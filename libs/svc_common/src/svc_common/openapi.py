@@ -47,8 +47,9 @@ ERROR_DESCRIPTIONS = {
     413: "The request body is larger than MAX_REQUEST_BODY_BYTES.",
     415: "The body is not application/json.",
 }
-# Answered by gunicorn itself (limit_request_line, 4094 bytes), as text/html: no body is promised.
-URI_TOO_LONG = {"description": "The request line (path and query string) is longer than 4094 bytes."}
+# Answered by HAProxy in the error shape; a replica reached without HAProxy answers from gunicorn itself
+# (limit_request_line, 4094 bytes) as text/html, so no body is promised.
+URI_TOO_LONG = {"description": "The URI (path and query string) is longer than 4000 bytes."}
 
 
 class ServiceAutoSchema(AutoSchema):
