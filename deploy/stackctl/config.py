@@ -48,7 +48,9 @@ class Service:
 
 SERVICES = {
     "users": Service("users", "user_project", "USERS_PORT", 8001, 100, 3, "scaling_users", "seed_users"),
-    "products": Service("products", "product_project", "PRODUCTS_PORT", 8002, 200, 3, "scaling_products", "seed_products"),
+    "products": Service(
+        "products", "product_project", "PRODUCTS_PORT", 8002, 200, 3, "scaling_products", "seed_products"
+    ),
     "gateway": Service("gateway", "gateway_project", "GATEWAY_PORT", 8000, 0, 2, "scaling_gateway", None),
 }
 # Start order: the gateway depends on the other two.

@@ -141,9 +141,7 @@ def write_and_check(text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     candidate = path.with_suffix(".cfg.new")
     candidate.write_text(text)
-    result = subprocess.run(
-        [config.haproxy_binary(), "-c", "-q", "-f", str(candidate)], capture_output=True, text=True
-    )
+    result = subprocess.run([config.haproxy_binary(), "-c", "-q", "-f", str(candidate)], capture_output=True, text=True)
     if result.returncode != 0:
         raise StackError(f"HAProxy rejected the generated config:\n{result.stdout}{result.stderr}")
     candidate.replace(path)

@@ -1,6 +1,7 @@
 """GET /api/<user_id>/<product_id>/: one user and one product in one answer."""
 
 from django.http import JsonResponse
+
 from svc_common.exceptions import MethodNotAllowed
 from upstream.headers import upstream_request_headers
 

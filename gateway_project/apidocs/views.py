@@ -4,6 +4,7 @@ from functools import cache
 from pathlib import Path
 
 from django.http import HttpResponse
+
 from svc_common.exceptions import MethodNotAllowed
 
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.yaml")

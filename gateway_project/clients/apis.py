@@ -1,10 +1,11 @@
 """POST /api/auth/token/ issues a token for username and password; DELETE revokes the token presented."""
 
-from django.contrib.auth import authenticate
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from django.contrib.auth import authenticate
 
 from .exceptions import AuthenticationFailed
 from .models import ApiToken

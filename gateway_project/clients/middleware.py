@@ -5,6 +5,7 @@ import math
 import time
 
 from django.conf import settings
+
 from pagecache.keys import PageSpec, spec_for
 from pagecache.responses import decorate, if_none_match_matches, page_response
 from pagecache.store import etag_for, page_release, page_store, page_wait

@@ -3,13 +3,15 @@
 import logging
 from datetime import timedelta
 
+from redis.exceptions import RedisError
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+
 from ratelimit.limiter import forget_token_records, store_token_record
 from ratelimit.policies import parse_rate
-from redis.exceptions import RedisError
 
 from .exceptions import TokenExpired
 from .models import ApiClient, ApiToken
@@ -87,5 +89,8 @@ def _forget(key_hashes: list[str]) -> None:
         forget_token_records(key_hashes)
     except RedisError:
         # Redis is down, so no replica can read the stale records either; their short TTL bounds the rest.
-        logger.warning("Could not drop %d cached token records; they expire within %ss",
-                       len(key_hashes), settings.TOKEN_RECORD_TTL_SECONDS)
+        logger.warning(
+            "Could not drop %d cached token records; they expire within %ss",
+            len(key_hashes),
+            settings.TOKEN_RECORD_TTL_SECONDS,
+        )

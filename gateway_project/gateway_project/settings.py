@@ -4,6 +4,7 @@ from pathlib import Path
 
 import environ
 from corsheaders.defaults import default_headers as cors_default_headers
+
 from svc_common import conf
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -1,10 +1,11 @@
 """URL configuration for the gateway: proxies first, then the aggregated read."""
 
+from django.contrib import admin
+from django.urls import path, re_path
+
 from aggregation.views import user_product
 from apidocs.views import schema
 from clients.apis import TokenApi
-from django.contrib import admin
-from django.urls import path, re_path
 from proxy.views import proxy
 from status.views import status_page
 from svc_common.urls import HANDLERS, health_urlpatterns

@@ -11,9 +11,10 @@ would cost more CPU than the rest of the answer.
 
 import time
 
+from django.conf import settings
+
 from clients.middleware import DECISION_KEY, rate_limit_headers
 from clients.tokens import is_well_formed, token_hash
-from django.conf import settings
 from ratelimit import limiter
 from svc_common import metrics
 from svc_common.middleware import REQUEST_ID_HEADER, client_ip, incoming_request_id, log_request

@@ -4,9 +4,11 @@ import hashlib
 import logging
 import time
 
-from django.conf import settings
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
+
+from django.conf import settings
+
 from svc_common.breaker import redis_breaker
 
 from .keys import PageSpec
@@ -52,9 +54,7 @@ def page_wait(*, spec: PageSpec, generations: str) -> tuple[str, str, bytes] | N
     while time.monotonic() < deadline and redis_breaker.available():
         time.sleep(0.01)
         try:
-            stored, etag, content_type, body = connection.hmget(
-                spec.key, "generations", "etag", "content_type", "body"
-            )
+            stored, etag, content_type, body = connection.hmget(spec.key, "generations", "etag", "content_type", "body")
         except RedisError as exc:
             redis_breaker.trip(exc)
             return None

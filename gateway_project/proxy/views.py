@@ -4,6 +4,7 @@ import time
 
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
+
 from svc_common.exceptions import MethodNotAllowed
 from upstream.clients import call
 from upstream.headers import returned_headers, upstream_request_headers

@@ -6,11 +6,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django_redis import get_redis_connection
-from pagecache.keys import PageSpec
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
+
+from django.conf import settings
+
+from pagecache.keys import PageSpec
 from svc_common.breaker import redis_breaker
 
 from .policies import Policy, policy_for
@@ -103,8 +105,9 @@ def check(*, group: str, key_hash: str | None, client_ip: str, page: PageSpec | 
     return Decision(verdict, int(client) if client else None, *numbers, page=page)
 
 
-def store_token_record(*, key_hash: str, client_id: int, override: Policy | None, unlimited: bool,
-                       expires_ms: int, ttl_seconds: int) -> None:
+def store_token_record(
+    *, key_hash: str, client_id: int, override: Policy | None, unlimited: bool, expires_ms: int, ttl_seconds: int
+) -> None:
     """Cache what the script needs about a token; a Redis failure only costs a database read next time."""
     record = {
         "client": client_id,

@@ -5,6 +5,7 @@ import io
 from dataclasses import dataclass
 
 import httpx
+
 from django.conf import settings
 
 SUMMARY_ROWS = frozenset({"FRONTEND", "BACKEND"})

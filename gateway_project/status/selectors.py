@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
+
 from svc_common.logging import REPLICA
 from svc_common.metrics import exposition
 

@@ -1,6 +1,7 @@
 """Which headers cross the gateway, in each direction."""
 
 from django.conf import settings
+
 from svc_common.middleware import client_ip
 
 # RFC 9110 §7.6.1 hop-by-hop headers, plus ones the gateway recomputes or must not leak.

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+
 from svc_common import conf
 
 BASE_DIR = Path(__file__).resolve().parent.parent

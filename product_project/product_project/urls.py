@@ -1,8 +1,10 @@
 """URL configuration for the product service."""
 
+from drf_spectacular.views import SpectacularAPIView
+
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView
+
 from svc_common.urls import HANDLERS, health_urlpatterns
 
 urlpatterns = [

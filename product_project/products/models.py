@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
+
 from svc_common.invalidation import InvalidatingQuerySet
 
 

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+
 from svc_common.exceptions import Conflict
 from svc_common.invalidation import invalidate
 

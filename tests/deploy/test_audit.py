@@ -33,8 +33,9 @@ def audited(report: dict) -> list[dict]:
     dependencies = report["dependencies"]
     answered = [dependency for dependency in dependencies if "skip_reason" not in dependency]
     if dependencies and not answered:
-        reason = f"pip-audit's vulnerability service answered for none of {len(dependencies)} pins: " + (
-            dependencies[0]["skip_reason"]
+        reason = (
+            f"pip-audit's vulnerability service answered for none of {len(dependencies)} pins: "
+            + (dependencies[0]["skip_reason"])
         )
         if os.environ.get("PIP_AUDIT_UNAVAILABLE") == "skip":
             pytest.skip(reason)

@@ -12,6 +12,7 @@ from pathlib import Path
 import deploy_checks as checks
 import pytest
 from deploy_checks import COMPOSE_DIR, COMPOSE_HAPROXY, K8S_HAPROXY, ROOT
+
 from stackctl import haproxy
 
 TUNING_VARIABLES = ("HAPROXY_MAXCONN", "HAPROXY_QUEUE_TIMEOUT", "HAPROXY_SERVER_MAXCONN", "HAPROXY_SERVER_MAXQUEUE")

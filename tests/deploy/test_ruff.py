@@ -1,4 +1,5 @@
-"""ruff, flake8-bandit's security rules (S) included, is clean on the whole repository (config: ruff.toml)."""
+"""ruff, flake8-bandit's security rules (S) included, is clean on the whole repository and its formatter has
+nothing to change (config: ruff.toml)."""
 
 import subprocess
 import sys
@@ -23,6 +24,14 @@ def ruff_check(*args: str, stdin: str | None = None) -> subprocess.CompletedProc
 def flagged_rules(path: str) -> set[str]:
     result = ruff_check("--stdin-filename", path, "-", stdin=INSECURE)
     return {line.split(" ")[1] for line in result.stdout.splitlines() if line.startswith(path)}
+
+
+def test_the_repository_is_ruff_formatted():
+    result = subprocess.run(
+        [str(RUFF), "format", "--check", "--no-cache", "."], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_repository_is_ruff_clean():

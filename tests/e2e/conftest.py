@@ -3,6 +3,7 @@
 import os
 
 import pytest
+
 from support.stack import Stack
 
 # Every port stays below 32768, where the kernel's ephemeral (outgoing) ports start: a listener there
@@ -14,7 +15,9 @@ PORT_BASE = int(os.environ.get("E2E_PORT_BASE", "30000"))
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    stack = Stack(f"e2e{PORT_BASE}", PORT_BASE, tmp_path_factory.mktemp("e2e"), redis_db=12 if PORT_BASE == 30000 else 14)
+    stack = Stack(
+        f"e2e{PORT_BASE}", PORT_BASE, tmp_path_factory.mktemp("e2e"), redis_db=12 if PORT_BASE == 30000 else 14
+    )
     stack.up()
     yield stack
     stack.down()

@@ -11,6 +11,7 @@ import secrets
 
 import httpx
 import pytest
+
 from browser import chromium
 from browser.staff import create_superuser
 

@@ -6,6 +6,7 @@ import threading
 import httpx
 import pytest
 from conftest import PORT_BASE
+
 from support.load import Load
 from support.redis_server import RedisServer
 from support.stack import Stack
@@ -48,8 +49,17 @@ def test_many_write_read_pairs_through_haproxy_give_no_stale_read(stack):
 
 def test_an_edit_in_the_product_admin_is_visible_on_the_next_aggregate(stack):
     env = {"DJANGO_SUPERUSER_PASSWORD": "admin-password-e2e"}
-    stack.manage("manage", "products", "createsuperuser", "--noinput", "--username", "e2e-admin",
-                 "--email", "admin@example.com", env=env)
+    stack.manage(
+        "manage",
+        "products",
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "e2e-admin",
+        "--email",
+        "admin@example.com",
+        env=env,
+    )
     with stack.client() as gateway:
         before = gateway.get("/api/18/18/").json()["product"]
     with httpx.Client(base_url=stack.url("products"), follow_redirects=True) as admin:

@@ -9,6 +9,7 @@ import httpx
 import psycopg2
 import pytest
 from conftest import PORT_BASE
+
 from support.stack import Stack
 
 

@@ -86,8 +86,9 @@ def test_a_write_storm_with_replica_kills_loses_nothing_and_doubles_nothing(stac
 
     connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=f"{stack.database_prefix}scaling_products")
     with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT sku, count(*), min(id) FROM products_product WHERE sku LIKE %s GROUP BY sku",
-                       [f"STORM-{run}-%"])
+        cursor.execute(
+            "SELECT sku, count(*), min(id) FROM products_product WHERE sku LIKE %s GROUP BY sku", [f"STORM-{run}-%"]
+        )
         stored = {sku: (count, product_id) for sku, count, product_id in cursor.fetchall()}
     connection.close()
 

@@ -4,6 +4,7 @@ import os
 import signal
 
 import httpx
+
 from support import haproxy_stats
 from support.load import Load
 from support.relay import Relay

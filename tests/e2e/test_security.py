@@ -7,6 +7,7 @@ import threading
 import httpx
 import psycopg2
 import pytest
+
 from support.stack import ROOT
 
 

@@ -1,8 +1,10 @@
 """The gateway runs in-process; the user and product services it calls are real gunicorn processes."""
 
 import pytest
-from django.test import Client
 from django_redis import get_redis_connection
+
+from django.test import Client
+
 from support.stack import Stack
 from svc_common.breaker import redis_breaker
 

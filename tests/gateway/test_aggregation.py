@@ -103,7 +103,9 @@ def test_the_user_and_product_calls_are_in_flight_at_the_same_time(monkeypatch):
 
     monkeypatch.setattr(services, "_fetch", fetch_once_both_started)
 
-    body, timings = services.user_product_fetch(user_id=5, product_id=6, headers={"X-Service-Token": "test-service-credential", "Accept": "application/json"})
+    body, timings = services.user_product_fetch(
+        user_id=5, product_id=6, headers={"X-Service-Token": "test-service-credential", "Accept": "application/json"}
+    )
 
     assert (body["user"]["id"], body["product"]["id"]) == (5, 6)
     assert set(timings) == {"users", "products"}

@@ -5,12 +5,14 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from clients.models import ApiToken
-from clients.tokens import token_hash
+
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+
+from clients.models import ApiToken
+from clients.tokens import token_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +27,11 @@ def test_a_request_without_a_token_is_401_with_www_authenticate(anonymous):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Token realm="api"'
     assert response.json() == {
-        "error": {"code": "not_authenticated", "message": "Authentication credentials were not provided.", "detail": None}
+        "error": {
+            "code": "not_authenticated",
+            "message": "Authentication credentials were not provided.",
+            "detail": None,
+        }
     }
 
 
@@ -158,9 +164,7 @@ def test_revoking_in_the_admin_makes_the_token_fail(issue_token):
     token = ApiToken.objects.get(key_hash=token_hash(key))
 
     listing = admin.get("/admin/clients/apitoken/")
-    action = admin.post(
-        "/admin/clients/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}, follow=True
-    )
+    action = admin.post("/admin/clients/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}, follow=True)
 
     assert listing.status_code == 200 and token.prefix.encode() in listing.content
     assert b"Revoked 1 token(s)." in action.content
@@ -181,7 +185,11 @@ def test_issue_token_command_prints_only_a_working_token():
     key = out.getvalue().strip()
     assert len(key) == 40 and "\n" not in key
     token = ApiToken.objects.get(key_hash=token_hash(key))
-    assert (token.client.user.username, token.client.rate_limit, token.client.unlimited) == ("cli-user", "100/minute", False)
+    assert (token.client.user.username, token.client.rate_limit, token.client.unlimited) == (
+        "cli-user",
+        "100/minute",
+        False,
+    )
 
 
 def test_issue_token_command_rejects_a_bad_rate():

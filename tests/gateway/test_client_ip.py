@@ -1,6 +1,7 @@
 """Which address is the client's: X-Forwarded-For counts only when the peer is a trusted proxy."""
 
 from django.test import RequestFactory
+
 from svc_common.middleware import client_ip
 
 

@@ -1,6 +1,7 @@
 """CORS at the gateway (django-cors-headers): off unless CORS_ALLOWED_ORIGINS lists origins."""
 
 import pytest
+
 from django.conf import settings as django_settings
 from django.test import Client
 

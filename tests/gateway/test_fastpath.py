@@ -4,8 +4,10 @@ import json
 import logging
 
 import pytest
+
 from django.core.wsgi import get_wsgi_application
 from django.test import RequestFactory
+
 from pagecache.fastpath import FastPathApplication
 from svc_common.logging import JsonFormatter
 
@@ -40,8 +42,16 @@ def test_a_hit_is_served_with_the_same_headers_as_the_django_path(call, issue_to
     assert (miss_status, hit_status) == (200, 200)
     assert (miss_headers["X-Cache"], hit_headers["X-Cache"]) == ("MISS", "HIT")
     assert hit_body == miss_body
-    for name in ("ETag", "Cache-Control", "Vary", "Content-Type", "RateLimit-Policy", "X-Content-Type-Options",
-                 "X-Frame-Options", "Referrer-Policy"):
+    for name in (
+        "ETag",
+        "Cache-Control",
+        "Vary",
+        "Content-Type",
+        "RateLimit-Policy",
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+        "Referrer-Policy",
+    ):
         assert hit_headers[name] == miss_headers[name], name
     assert (miss_headers["RateLimit"], hit_headers["RateLimit"]) == ('"read";r=99;t=1', '"read";r=98;t=2')
     assert hit_headers["X-Request-ID"] == "fast-path-id-1"

@@ -14,7 +14,9 @@ def test_an_unknown_route_is_a_json_404(client):
     response = client.get("/no/such/route")
 
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "No route matches /no/such/route.", "detail": None}}
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "No route matches /no/such/route.", "detail": None}
+    }
 
 
 def test_every_response_carries_a_request_id_and_keeps_a_well_formed_one(client):

@@ -3,9 +3,11 @@
 import re
 
 import pytest
+from prometheus_client import REGISTRY
+
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
-from prometheus_client import REGISTRY
+
 from status.rejections import rejection_group
 from svc_common import metrics
 from svc_common.errors import error_response

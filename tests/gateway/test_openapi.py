@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from django.urls import get_resolver
 from drf_spectacular.validation import validate_schema
+
+from django.urls import get_resolver
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "gateway_project" / "apidocs" / "openapi.yaml"

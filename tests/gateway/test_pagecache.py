@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from django.test import Client
 
 pytestmark = pytest.mark.django_db

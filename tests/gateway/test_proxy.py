@@ -4,7 +4,9 @@ import json
 import uuid
 
 import pytest
+
 from django.test import RequestFactory
+
 from upstream.headers import returned_headers, upstream_request_headers
 
 pytestmark = pytest.mark.django_db
@@ -48,9 +50,7 @@ def test_create_patch_and_delete_pass_bodies_and_statuses_through(client):
 
 
 def test_validation_errors_from_the_service_pass_through_unchanged(client):
-    response = client.post(
-        "/api/products/", json.dumps({"name": "x", "sku": "N-1", "price": "-5"}), "application/json"
-    )
+    response = client.post("/api/products/", json.dumps({"name": "x", "sku": "N-1", "price": "-5"}), "application/json")
 
     assert response.status_code == 400
     assert response.json()["error"]["detail"] == {"price": ["Ensure this value is greater than or equal to 0."]}

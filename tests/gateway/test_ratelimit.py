@@ -1,7 +1,9 @@
 """Distributed rate limiting: GCRA in one Redis script, IETF RateLimit headers, and the Redis-down policy."""
 
 import pytest
+
 from django.test import Client
+
 from ratelimit.policies import Policy, parse_rate
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +26,9 @@ def test_a_limited_client_gets_exactly_its_limit_then_429_with_headers(issue_tok
     responses = [client.get("/api/1/1/") for _ in range(7)]
 
     assert [r.status_code for r in responses] == [200, 200, 200, 200, 200, 429, 429]
-    assert [r["RateLimit"] for r in responses[:5]] == [f'"read";r={n};t={t}' for n, t in
-                                                        zip([4, 3, 2, 1, 0], [12, 24, 36, 48, 60])]
+    assert [r["RateLimit"] for r in responses[:5]] == [
+        f'"read";r={n};t={t}' for n, t in zip([4, 3, 2, 1, 0], [12, 24, 36, 48, 60])
+    ]
     assert {r["RateLimit-Policy"] for r in responses} == {'"read";q=5;w=60'}
     limited = responses[5]
     assert limited["RateLimit"] == '"read";r=0;t=60'

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 from django_redis import get_redis_connection
-from products.models import Product
 from rest_framework.test import APIClient
+
+from products.models import Product
 
 _sequence = itertools.count(1)
 

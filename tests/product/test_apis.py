@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+
 from products.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,7 @@ def test_patch_updates_the_price_and_put_needs_every_required_field(api_client, 
 
 
 def test_a_body_nested_too_deeply_for_the_json_decoder_is_400_not_500(api_client):
-    response = api_client.generic("POST", "/api/products/", "{\"a\":" * 10_000 + "1" + "}" * 10_000, "application/json")
+    response = api_client.generic("POST", "/api/products/", '{"a":' * 10_000 + "1" + "}" * 10_000, "application/json")
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "parse_error"

@@ -3,9 +3,11 @@
 from decimal import Decimal
 
 import pytest
+from django_redis import get_redis_connection
+
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django_redis import get_redis_connection
+
 from products import selectors
 from products.models import Product
 from products.services import product_update
@@ -35,7 +37,9 @@ def test_an_api_patch_is_visible_on_the_next_read(api_client, make_product, djan
     assert api_client.get(f"/api/products/{product.pk}/").json()["price"] == "2.50"
 
 
-def test_an_admin_edit_is_visible_on_the_next_read(api_client, client, make_product, django_capture_on_commit_callbacks):
+def test_an_admin_edit_is_visible_on_the_next_read(
+    api_client, client, make_product, django_capture_on_commit_callbacks
+):
     product = make_product(name="Before", sku="ADM-1", price=Decimal("1.00"), stock=1)
     api_client.get(f"/api/products/{product.pk}/")
     client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
@@ -50,7 +54,9 @@ def test_an_admin_edit_is_visible_on_the_next_read(api_client, client, make_prod
     assert api_client.get(f"/api/products/{product.pk}/").json()["name"] == "After"
 
 
-def test_a_bulk_queryset_update_is_visible_on_the_next_read(api_client, make_product, django_capture_on_commit_callbacks):
+def test_a_bulk_queryset_update_is_visible_on_the_next_read(
+    api_client, make_product, django_capture_on_commit_callbacks
+):
     products = [make_product(stock=1), make_product(stock=1)]
     for product in products:
         api_client.get(f"/api/products/{product.pk}/")
@@ -61,7 +67,9 @@ def test_a_bulk_queryset_update_is_visible_on_the_next_read(api_client, make_pro
     assert [api_client.get(f"/api/products/{p.pk}/").json()["stock"] for p in products] == [0, 0]
 
 
-def test_a_service_write_and_a_management_command_move_the_published_counters(make_product, django_capture_on_commit_callbacks):
+def test_a_service_write_and_a_management_command_move_the_published_counters(
+    make_product, django_capture_on_commit_callbacks
+):
     redis = get_redis_connection("default")
     product = make_product()
     before = (int(redis.get(f"inv:products:{product.pk}") or 0), int(redis.get("inv:products:*") or 0))
@@ -76,7 +84,9 @@ def test_a_service_write_and_a_management_command_move_the_published_counters(ma
     assert after[1] >= before[1] + 2
 
 
-def test_a_new_cache_version_never_reads_the_old_shape(api_client, make_product, monkeypatch, django_assert_num_queries):
+def test_a_new_cache_version_never_reads_the_old_shape(
+    api_client, make_product, monkeypatch, django_assert_num_queries
+):
     product = make_product()
     api_client.get(f"/api/products/{product.pk}/")
     monkeypatch.setattr(selectors, "DETAIL_CACHE_VERSION", selectors.DETAIL_CACHE_VERSION + 1)

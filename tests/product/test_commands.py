@@ -3,7 +3,9 @@
 from io import StringIO
 
 import pytest
+
 from django.core.management import call_command
+
 from products.models import Product
 
 pytestmark = pytest.mark.django_db

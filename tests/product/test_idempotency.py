@@ -6,11 +6,13 @@ from io import StringIO
 
 import psycopg2
 import pytest
+from rest_framework.test import APIClient
+
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+
 from products.models import IdempotencyRecord, Product
-from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +120,9 @@ def test_expired_keys_run_again_and_are_pruned(gateway_as, settings):
     client = gateway_as(1)
     create(client, "old-key", sku="OLD-1")
     create(client, "older-key", sku="OLD-2")
-    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS + 1))
+    IdempotencyRecord.objects.update(
+        created_at=timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS + 1)
+    )
 
     rerun = create(client, "old-key", sku="OLD-3")
     out = StringIO()

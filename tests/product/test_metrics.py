@@ -1,8 +1,9 @@
 """The product service's /metrics: Prometheus text, requests by route, dependency gauges."""
 
 import pytest
-from django.test import Client
 from prometheus_client import REGISTRY
+
+from django.test import Client
 
 pytestmark = pytest.mark.django_db
 

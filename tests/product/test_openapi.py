@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from django.core.management import call_command
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "products.yaml"

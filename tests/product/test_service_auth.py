@@ -1,8 +1,9 @@
 """Only the gateway (shared credential) or logged-in staff may call the product API."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
+
+from django.contrib.auth import get_user_model
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,11 @@ def test_a_wrong_credential_is_refused_and_writes_nothing():
     response = client.post("/api/products/", {"name": "x", "sku": "x-1", "price": "1.00"}, format="json")
 
     assert response.status_code == 401
-    assert response.json()["error"] == {"code": "authentication_failed", "message": "Invalid service credential.", "detail": None}
+    assert response.json()["error"] == {
+        "code": "authentication_failed",
+        "message": "Invalid service credential.",
+        "detail": None,
+    }
     from products.models import Product
 
     assert Product.objects.count() == 0

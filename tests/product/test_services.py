@@ -3,7 +3,9 @@
 from decimal import Decimal
 
 import pytest
+
 from django.db import IntegrityError
+
 from products.models import Product
 from products.services import product_create, product_delete, product_seed, product_update
 from svc_common.exceptions import Conflict

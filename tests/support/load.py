@@ -35,8 +35,16 @@ class LoadResult:
 class Load:
     """Run GETs against a URL from a few threads until stopped, a deadline, or a request cap."""
 
-    def __init__(self, url: str, *, concurrency: int = 6, max_seconds: float = 60, max_requests: int = 20000,
-                 timeout: float = 10, headers: dict | None = None):
+    def __init__(
+        self,
+        url: str,
+        *,
+        concurrency: int = 6,
+        max_seconds: float = 60,
+        max_requests: int = 20000,
+        timeout: float = 10,
+        headers: dict | None = None,
+    ):
         self.url = url
         self.concurrency = concurrency
         self.deadline = time.monotonic() + max_seconds

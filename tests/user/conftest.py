@@ -5,6 +5,7 @@ import itertools
 import pytest
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
+
 from users.models import UserProfile
 
 _sequence = itertools.count(1)

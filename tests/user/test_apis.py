@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from users.models import UserProfile
 
 pytestmark = pytest.mark.django_db
@@ -54,9 +55,7 @@ def test_unknown_id_is_404_in_the_error_shape(api_client):
     response = api_client.get("/api/users/999999/")
 
     assert response.status_code == 404
-    assert response.json() == {
-        "error": {"code": "not_found", "message": "User 999999 does not exist.", "detail": None}
-    }
+    assert response.json() == {"error": {"code": "not_found", "message": "User 999999 does not exist.", "detail": None}}
 
 
 @pytest.mark.parametrize("bad_id", ["abc", "1.5", "-1", "99999999999999999999999"])
@@ -195,7 +194,6 @@ def test_browsable_api_renders_html_for_browsers(api_client, make_user):
     make_user()
 
     response = api_client.get("/api/users/", HTTP_ACCEPT="text/html")
-
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")

@@ -3,7 +3,9 @@
 from io import StringIO
 
 import pytest
+
 from django.core.management import call_command
+
 from users.models import UserProfile
 
 pytestmark = pytest.mark.django_db

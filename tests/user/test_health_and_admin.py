@@ -1,6 +1,7 @@
 """Health endpoints and the Django admin of the user service."""
 
 import pytest
+
 from django.contrib.auth import get_user_model
 
 pytestmark = pytest.mark.django_db

@@ -4,10 +4,12 @@ import json
 import logging
 
 import pytest
-from django.test import Client, override_settings
-from django.urls import path
 from prometheus_client import REGISTRY
 from rest_framework.views import APIView
+
+from django.test import Client, override_settings
+from django.urls import path
+
 from svc_common.logging import JsonFormatter
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,7 @@
 """users.selectors: reads of the user domain."""
 
 import pytest
+
 from users.selectors import user_get, user_list
 
 pytestmark = pytest.mark.django_db

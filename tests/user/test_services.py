@@ -1,6 +1,7 @@
 """users.services: writes of the user domain."""
 
 import pytest
+
 from svc_common.exceptions import Conflict
 from users.models import UserProfile
 from users.services import user_create, user_delete, user_seed, user_update
@@ -55,6 +56,4 @@ def test_user_seed_is_idempotent():
     assert user_seed(count=5) == 5
     assert user_seed(count=7) == 2
     assert user_seed(count=7) == 0
-    assert sorted(UserProfile.objects.values_list("username", flat=True)) == sorted(
-        f"user_{i}" for i in range(1, 8)
-    )
+    assert sorted(UserProfile.objects.values_list("username", flat=True)) == sorted(f"user_{i}" for i in range(1, 8))

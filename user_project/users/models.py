@@ -2,6 +2,7 @@
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
+
 from svc_common.invalidation import InvalidatingQuerySet
 
 

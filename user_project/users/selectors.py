@@ -1,6 +1,7 @@
 """Reads of the user domain."""
 
 from django.db.models import QuerySet
+
 from svc_common.invalidation import cached_detail
 
 from .models import UserProfile

@@ -1,6 +1,7 @@
 """Writes of the user domain."""
 
 from django.db import IntegrityError, transaction
+
 from svc_common.exceptions import Conflict
 from svc_common.invalidation import invalidate
 
@@ -15,9 +16,7 @@ def user_create(*, username: str, email: str, full_name: str = "") -> UserProfil
     """Create a profile; a concurrent duplicate becomes a 409, not a 500."""
     try:
         with transaction.atomic():
-            return UserProfile.objects.create(
-                username=username, email=_normalise_email(email), full_name=full_name
-            )
+            return UserProfile.objects.create(username=username, email=_normalise_email(email), full_name=full_name)
     except IntegrityError as exc:
         raise Conflict("A user with this username or email already exists.") from exc
 

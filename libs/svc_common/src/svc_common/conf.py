@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+
 from django.core.exceptions import ImproperlyConfigured
 
 INSECURE_KEY_PREFIX = "django-insecure"

@@ -10,11 +10,12 @@ the damage if an increment is lost (Redis down at that moment).
 import json
 import logging
 
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django_redis import get_redis_connection
-from redis.exceptions import RedisError
 
 from .breaker import redis_breaker
 

@@ -11,8 +11,6 @@ import logging
 import os
 import time
 
-from django.conf import settings
-from django.http import HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
@@ -23,6 +21,9 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
+
+from django.conf import settings
+from django.http import HttpResponse
 
 from . import probes
 from .errors import error_response

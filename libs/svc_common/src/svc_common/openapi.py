@@ -101,7 +101,6 @@ class ServiceAutoSchema(AutoSchema):
         return sorted(statuses)
 
 
-
 def decimal_pattern(field: serializers.DecimalField) -> str:
     """ASCII digits only, no exponent, the field's precision; no sign when the minimum is not negative."""
     sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"

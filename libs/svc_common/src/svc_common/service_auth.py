@@ -2,8 +2,9 @@
 
 import hmac
 
-from django.conf import settings
 from rest_framework import authentication, exceptions, permissions
+
+from django.conf import settings
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"  # noqa: S105 (a header name, not a secret)
 CLIENT_ID_HEADER = "X-Client-ID"
