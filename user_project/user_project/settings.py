@@ -46,20 +46,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "user_project.urls"
 WSGI_APPLICATION = "user_project.wsgi.application"
 
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ],
-        },
-    },
-]
+TEMPLATES = conf.TEMPLATES
 
 DATABASES = {"default": conf.database(env, "scaling_users")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -67,12 +54,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 OBJECT_CACHE_TTL = env.int("OBJECT_CACHE_TTL", default=300)
 CACHES = conf.cache(env, "users")
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
+AUTH_PASSWORD_VALIDATORS = conf.AUTH_PASSWORD_VALIDATORS
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -26,6 +26,32 @@ def secret_key(env: environ.Env, debug: bool) -> str:
 SILENCED_DEPLOY_CHECKS = ["security.W008", "security.W021"]
 
 
+# The admin's templates (app directories) and Django's default password rules, the same in every project.
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+
+
 def hsts(env: environ.Env) -> tuple[int, bool, bool]:
     """(SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD); sent on HTTPS only."""
     return (
