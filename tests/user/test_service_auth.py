@@ -33,6 +33,27 @@ def test_a_wrong_credential_is_refused_and_writes_nothing():
     assert UserProfile.objects.count() == 0
 
 
+def test_during_a_rotation_the_previous_credential_still_works_and_others_do_not(settings):
+    settings.SERVICE_AUTH_TOKEN = "new-credential"
+    settings.SERVICE_AUTH_PREVIOUS_TOKENS = ["old-credential"]
+
+    statuses = {}
+    for credential in ("new-credential", "old-credential", "older-credential", ""):
+        client = APIClient()
+        client.credentials(HTTP_X_SERVICE_TOKEN=credential)
+        statuses[credential] = client.get("/api/users/").status_code
+
+    assert statuses == {"new-credential": 200, "old-credential": 200, "older-credential": 401, "": 401}
+
+
+def test_an_empty_previous_credential_never_lets_an_empty_header_in(settings):
+    settings.SERVICE_AUTH_PREVIOUS_TOKENS = [""]  # SERVICE_AUTH_PREVIOUS_TOKENS set but left empty
+    client = APIClient()
+    client.credentials(HTTP_X_SERVICE_TOKEN="")
+
+    assert client.get("/api/users/").status_code == 401
+
+
 def test_logged_in_staff_can_use_the_browsable_api():
     staff = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
     client = APIClient()

@@ -79,6 +79,8 @@ SPECTACULAR_SETTINGS = conf.spectacular(
 )
 # The credential the gateway presents (X-Service-Token); no default, like any production secret.
 SERVICE_AUTH_TOKEN = env.str("SERVICE_AUTH_TOKEN")
+# Also accepted, never sent: the gateway's old credential while a rotation rolls out (docs/security.md).
+SERVICE_AUTH_PREVIOUS_TOKENS = env.list("SERVICE_AUTH_PREVIOUS_TOKENS", default=[])
 LOGGING = conf.logging_config(env.str("LOG_LEVEL", default="INFO"))
 
 # /metrics (Prometheus) needs no token; it answers only these networks, seen through TRUSTED_PROXIES.

@@ -31,12 +31,20 @@ class GatewayAuthentication(authentication.BaseAuthentication):
         presented = request.META.get("HTTP_X_SERVICE_TOKEN")
         if presented is None:
             return None
-        if not hmac.compare_digest(presented.encode(), settings.SERVICE_AUTH_TOKEN.encode()):
+        if not is_accepted_credential(presented):
             raise exceptions.AuthenticationFailed("Invalid service credential.")
         return GatewayPrincipal(request.META.get("HTTP_X_CLIENT_ID")), None
 
     def authenticate_header(self, request):
         return 'Service realm="internal"'
+
+
+def is_accepted_credential(presented: str) -> bool:
+    """The current credential, or a previous one still accepted during a rotation; each compared in constant
+    time, and all of them always, so the time taken says nothing about which one matched."""
+    accepted = [settings.SERVICE_AUTH_TOKEN, *getattr(settings, "SERVICE_AUTH_PREVIOUS_TOKENS", [])]
+    matches = [hmac.compare_digest(presented.encode(), credential.encode()) for credential in accepted if credential]
+    return any(matches)
 
 
 class IsGatewayOrStaff(permissions.BasePermission):
