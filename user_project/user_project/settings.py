@@ -77,10 +77,8 @@ SPECTACULAR_SETTINGS = conf.spectacular(
     title="User service API",
     description="Profiles of API users. Internal: only the gateway (X-Service-Token) or a staff session may call it.",
 )
-# The credential the gateway presents (X-Service-Token); no default, like any production secret.
-SERVICE_AUTH_TOKEN = env.str("SERVICE_AUTH_TOKEN")
-# Also accepted, never sent: the gateway's old credential while a rotation rolls out (docs/security.md).
-SERVICE_AUTH_PREVIOUS_TOKENS = env.list("SERVICE_AUTH_PREVIOUS_TOKENS", default=[])
+# The credential the gateway presents (X-Service-Token), and old ones during a rotation (docs/security.md).
+SERVICE_AUTH_TOKEN, SERVICE_AUTH_PREVIOUS_TOKENS = conf.service_credentials(env)
 LOGGING = conf.logging_config(env.str("LOG_LEVEL", default="INFO"))
 
 # /metrics (Prometheus) needs no token; it answers only these networks, seen through TRUSTED_PROXIES.

@@ -52,6 +52,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 
+def service_credentials(env: environ.Env) -> tuple[str, list[str]]:
+    """(SERVICE_AUTH_TOKEN, SERVICE_AUTH_PREVIOUS_TOKENS) for a service the gateway calls: the credential it
+    accepts (no default, like any production secret) and the old ones still accepted during a rotation."""
+    return env.str("SERVICE_AUTH_TOKEN"), env.list("SERVICE_AUTH_PREVIOUS_TOKENS", default=[])
+
+
 def hsts(env: environ.Env) -> tuple[int, bool, bool]:
     """(SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD); sent on HTTPS only."""
     return (

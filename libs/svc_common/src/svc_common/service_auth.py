@@ -42,7 +42,7 @@ class GatewayAuthentication(authentication.BaseAuthentication):
 def is_accepted_credential(presented: str) -> bool:
     """The current credential, or a previous one still accepted during a rotation; each compared in constant
     time, and all of them always, so the time taken says nothing about which one matched."""
-    accepted = [settings.SERVICE_AUTH_TOKEN, *getattr(settings, "SERVICE_AUTH_PREVIOUS_TOKENS", [])]
+    accepted = [settings.SERVICE_AUTH_TOKEN, *settings.SERVICE_AUTH_PREVIOUS_TOKENS]
     matches = [hmac.compare_digest(presented.encode(), credential.encode()) for credential in accepted if credential]
     return any(matches)
 
