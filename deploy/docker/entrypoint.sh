@@ -36,6 +36,15 @@ project_for() {
   esac
 }
 
+# Which entry point gunicorn serves; deploy/gunicorn.conf.py picks the worker class from it. The
+# gateway answers page-cache hits on the asgi worker's event loop (gateway_project/asgi.py).
+interface_for() {
+  case "$1" in
+    gateway) echo "asgi" ;;
+    *) echo "wsgi" ;;
+  esac
+}
+
 main() {
   local command="${1:-serve}"
   if [[ $# -gt 0 ]]; then
@@ -57,6 +66,8 @@ main() {
   export DJANGO_SETTINGS_MODULE="${project}.settings"
   export PYTHONPATH="${APP_HOME}/${project}${PYTHONPATH:+:${PYTHONPATH}}"
   export GUNICORN_PROC_NAME="${GUNICORN_PROC_NAME:-${SERVICE}}"
+  GUNICORN_INTERFACE="$(interface_for "${SERVICE}")"
+  export GUNICORN_INTERFACE
   cd "${APP_HOME}/${project}"
   if [[ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]]; then
     mkdir -p "${PROMETHEUS_MULTIPROC_DIR}"
@@ -74,7 +85,7 @@ main() {
         find "${PROMETHEUS_MULTIPROC_DIR}" -mindepth 1 -delete
       fi
       # exec: gunicorn becomes PID 1 and receives SIGTERM itself, for a graceful shutdown.
-      exec gunicorn --config "${GUNICORN_CONFIG}" --worker-tmp-dir /dev/shm "${project}.wsgi:application" "$@"
+      exec gunicorn --config "${GUNICORN_CONFIG}" --worker-tmp-dir /dev/shm "${project}.${GUNICORN_INTERFACE}:application" "$@"
       ;;
     migrate)
       python "${DBCTL}" wait --timeout "${DB_WAIT_TIMEOUT:-60}"

@@ -22,6 +22,12 @@ class Service:
     default_replicas: int
     default_database: str
     seed_command: str | None
+    # Which of the project's entry points gunicorn serves (GUNICORN_INTERFACE, deploy/gunicorn.conf.py).
+    interface: str = "wsgi"
+
+    @property
+    def application(self) -> str:
+        return f"{self.project}.{self.interface}:application"
 
     @property
     def project_dir(self) -> Path:
@@ -51,7 +57,7 @@ SERVICES = {
     "products": Service(
         "products", "product_project", "PRODUCTS_PORT", 8002, 200, 3, "scaling_products", "seed_products"
     ),
-    "gateway": Service("gateway", "gateway_project", "GATEWAY_PORT", 8000, 0, 2, "scaling_gateway", None),
+    "gateway": Service("gateway", "gateway_project", "GATEWAY_PORT", 8000, 0, 2, "scaling_gateway", None, "asgi"),
 }
 # Start order: the gateway depends on the other two.
 START_ORDER = ("users", "products", "gateway")

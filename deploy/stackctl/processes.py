@@ -73,6 +73,7 @@ def service_env(service: Service, database_url: str, port: int, upstream_ports: 
             "DATABASE_URL": database_url,
             "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_INTERFACE": service.interface,
             "DJANGO_SECURE_COOKIES": os.environ.get("DJANGO_SECURE_COOKIES", "false"),
             "PYTHONUNBUFFERED": "1",
         }
@@ -114,7 +115,7 @@ def start_replica(service: Service, index: int, port: int, env: dict) -> int:
                 str(config.ROOT / "deploy" / "gunicorn.conf.py"),
                 "--chdir",
                 str(service.project_dir),
-                f"{service.project}.wsgi:application",
+                service.application,
             ],
             env=env,
             stdout=log,

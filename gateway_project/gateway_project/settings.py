@@ -74,6 +74,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=conf.var_dir(BASE_DIR) / "static" / "gateway")
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+# Under gunicorn's asgi worker (gateway_project/asgi.py), the threads each worker runs Django on: the
+# same variable, and meaning, as gthread's threads for the other services.
+WSGI_BRIDGE_THREADS = env.int("GUNICORN_THREADS", default=4)
 APPEND_SLASH = False
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -50,6 +50,66 @@ def presented_key(environ: dict) -> str | None:
     return key if scheme.lower() == "token" and is_well_formed(key) else None
 
 
+def hit_candidate(environ: dict) -> dict | None:
+    """The access check for a request that may be a page-cache hit of the aggregate, else None."""
+    method = environ.get("REQUEST_METHOD")
+    match = AGGREGATE_PATH.match(environ.get("PATH_INFO", "")) if method in ("GET", "HEAD") else None
+    key = presented_key(environ) if match is not None and "HTTP_AUTHORIZATION" in environ else None
+    if key is None or not settings.PAGE_CACHE_ENABLED:
+        return None
+    return {
+        "group": "read",
+        "key_hash": token_hash(key),
+        "client_ip": client_ip(EnvironRequest(environ)),
+        "page": aggregate_spec(*match.groups()),
+    }
+
+
+def is_hit(decision: limiter.Decision) -> bool:
+    return decision.verdict == "ok" and decision.page[:1] == ("hit",)
+
+
+def hit_answer(environ: dict, access: dict, decision: limiter.Decision, started: float):
+    """Status line, headers and body of a hit, with its log line and metrics written."""
+    lookup_ms = round((time.perf_counter() - started) * 1000, 2)
+    _, etag, content_type, body = decision.page
+    request = EnvironRequest(environ)
+    method = environ["REQUEST_METHOD"]
+    request_id = incoming_request_id(request)
+    if if_none_match_matches(request, etag):
+        status, body, headers = 304, b"", []
+    else:
+        status, headers = 200, [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    headers += (
+        ("ETag", etag),
+        ("Cache-Control", CACHE_CONTROL),
+        ("Vary", VARY),
+        ("X-Cache", "HIT"),
+        *rate_limit_headers("read", decision),
+        *SECURITY_HEADERS,
+        (REQUEST_ID_HEADER, request_id),
+    )
+    elapsed = time.perf_counter() - started
+    headers.append((SERVER_TIMING, timing_header(None, lookup_ms, "HIT", elapsed * 1000)))
+    log_request(
+        {
+            "request_id": request_id,
+            "method": method,
+            "path": environ["PATH_INFO"],
+            "route": ROUTE,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "client_ip": access["client_ip"],
+            "client_id": decision.client_id,
+            "cache": "HIT",
+            "cache_ms": lookup_ms,
+            "upstream_ms": None,
+        }
+    )
+    metrics.count(ROUTE, method, status, elapsed, "HIT")
+    return "200 OK" if status == 200 else "304 Not Modified", headers, b"" if method == "HEAD" else body
+
+
 class FastPathApplication:
     """Wraps Django's WSGI application; see the module docstring."""
 
@@ -57,58 +117,14 @@ class FastPathApplication:
         self.django_application = django_application
 
     def __call__(self, environ, start_response):
-        method = environ.get("REQUEST_METHOD")
-        path = environ.get("PATH_INFO", "")
-        match = AGGREGATE_PATH.match(path) if method in ("GET", "HEAD") else None
-        key = presented_key(environ) if match is not None and "HTTP_AUTHORIZATION" in environ else None
-        if key is None or not settings.PAGE_CACHE_ENABLED:
+        access = hit_candidate(environ)
+        if access is None:
             return self.django_application(environ, start_response)
         started = time.perf_counter()
-        request = EnvironRequest(environ)
-        ip = client_ip(request)
-        decision = limiter.check(
-            group="read", key_hash=token_hash(key), client_ip=ip, page=aggregate_spec(*match.groups())
-        )
-        if decision.verdict != "ok" or decision.page[:1] != ("hit",):
+        decision = limiter.check(**access)
+        if not is_hit(decision):
             environ[DECISION_KEY] = decision
             return self.django_application(environ, start_response)
-        lookup_ms = round((time.perf_counter() - started) * 1000, 2)
-        _, etag, content_type, body = decision.page
-        request_id = incoming_request_id(request)
-        if if_none_match_matches(request, etag):
-            status, body, headers = 304, b"", []
-        else:
-            status, headers = 200, [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-        headers += (
-            ("ETag", etag),
-            ("Cache-Control", CACHE_CONTROL),
-            ("Vary", VARY),
-            ("X-Cache", "HIT"),
-            *rate_limit_headers("read", decision),
-            *SECURITY_HEADERS,
-            (REQUEST_ID_HEADER, request_id),
-        )
-        elapsed = time.perf_counter() - started
-        headers.append((SERVER_TIMING, timing_header(None, lookup_ms, "HIT", elapsed * 1000)))
-        self._log(request_id, method, path, status, elapsed, ip, decision.client_id, lookup_ms)
-        metrics.count(ROUTE, method, status, elapsed, "HIT")
-        start_response("200 OK" if status == 200 else "304 Not Modified", headers)
-        return [b""] if method == "HEAD" else [body]
-
-    @staticmethod
-    def _log(request_id, method, path, status, elapsed, ip, client_id, lookup_ms) -> None:
-        log_request(
-            {
-                "request_id": request_id,
-                "method": method,
-                "path": path,
-                "route": ROUTE,
-                "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
-                "client_ip": ip,
-                "client_id": client_id,
-                "cache": "HIT",
-                "cache_ms": lookup_ms,
-                "upstream_ms": None,
-            }
-        )
+        status, headers, body = hit_answer(environ, access, decision, started)
+        start_response(status, headers)
+        return [body]

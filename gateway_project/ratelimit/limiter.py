@@ -1,5 +1,6 @@
 """Authentication lookup and rate limiting in one atomic Redis script, with a declared Redis-down policy."""
 
+import asyncio
 import hashlib
 import logging
 import threading
@@ -7,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django_redis import get_redis_connection
+from redis.asyncio import Connection as AsyncConnection
+from redis.asyncio.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
@@ -80,6 +83,65 @@ def _evalsha(connection, keys: list[str], args: list) -> list:
         return connection.read_response()
 
 
+class _LoopConnections:
+    """Idle redis.asyncio connections for the access script on the worker's event loop.
+
+    Requests on the loop run the script concurrently, and one connection carries one command at a time:
+    a request takes an idle connection, or opens one, and puts it back when its reply has arrived. The
+    connections follow the cache's settings (address, database, timeouts), read at call time, and
+    belong to one event loop.
+    """
+
+    def __init__(self):
+        self.loop = None
+        self.config = None
+        self.connection_kwargs: dict = {}
+        self.idle: list = []
+
+    async def run_script(self, keys: list[str], args: list) -> list:
+        connection = self._take()
+        try:
+            reply = await _evalsha_async(connection, keys, args)
+        except RedisConnectionError:
+            # As in _run_script: the socket broke since its last use; the retry reconnects once.
+            reply = await _evalsha_async(connection, keys, args)
+        except BaseException:
+            # Cancelled or failed mid-command, a reply may still be on its way: never reuse the socket.
+            await connection.disconnect(nowait=True)
+            raise
+        self.idle.append(connection)
+        return reply
+
+    def _take(self) -> AsyncConnection:
+        # The settings, not django-redis's client: Django's cache handler is context-local, so each
+        # request task on the loop would build a cache object of its own.
+        config, loop = settings.CACHES["default"], asyncio.get_running_loop()
+        if config is not self.config or loop is not self.loop:
+            options = config.get("OPTIONS", {})
+            self.connection_kwargs = {
+                **parse_url(config["LOCATION"]),
+                "socket_timeout": options.get("SOCKET_TIMEOUT"),
+                "socket_connect_timeout": options.get("SOCKET_CONNECT_TIMEOUT"),
+            }
+            self.config, self.loop, self.idle = config, loop, []
+        if self.idle:
+            return self.idle.pop()
+        kwargs = dict(self.connection_kwargs)
+        return kwargs.pop("connection_class", AsyncConnection)(**kwargs)
+
+
+_loop_connections = _LoopConnections()
+
+
+async def _evalsha_async(connection, keys: list[str], args: list) -> list:
+    try:
+        await connection.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
+        return await connection.read_response()
+    except NoScriptError:
+        await connection.send_command("EVAL", _SCRIPT_SOURCE, len(keys), *keys, *args)
+        return await connection.read_response()
+
+
 def token_record_key(key_hash: str) -> str:
     return f"gw:token:{key_hash}"
 
@@ -88,14 +150,41 @@ def check(*, group: str, key_hash: str | None, client_ip: str, page: PageSpec | 
     """Run the access script; while Redis is failing, return verdict 'unavailable' without waiting on it."""
     policy = policy_for(group)
     if not redis_breaker.available():
-        return Decision("unavailable", limit=policy.limit, period_ms=policy.period_ms)
-    keys = [token_record_key(key_hash) if key_hash else "", f"gw:rl:{group}:ip:{client_ip}"]
-    keys += [page.key, page.lock_key, *page.generation_keys] if page else ["", ""]
+        return _unavailable(policy)
+    keys, args = _script_input(group, key_hash, client_ip, page, policy)
     try:
-        reply = _run_script(keys, [group, policy.limit, policy.period_ms, settings.PAGE_CACHE_LOCK_MS])
+        reply = _run_script(keys, args)
     except RedisError as exc:
         redis_breaker.trip(exc)
-        return Decision("unavailable", limit=policy.limit, period_ms=policy.period_ms)
+        return _unavailable(policy)
+    return _decision(reply)
+
+
+async def check_async(*, group: str, key_hash: str | None, client_ip: str, page: PageSpec | None = None) -> Decision:
+    """check() for the gateway's event loop (pagecache.asyncpath): same script, same breaker."""
+    policy = policy_for(group)
+    if not redis_breaker.available():
+        return _unavailable(policy)
+    keys, args = _script_input(group, key_hash, client_ip, page, policy)
+    try:
+        reply = await _loop_connections.run_script(keys, args)
+    except RedisError as exc:
+        redis_breaker.trip(exc)
+        return _unavailable(policy)
+    return _decision(reply)
+
+
+def _unavailable(policy: Policy) -> Decision:
+    return Decision("unavailable", limit=policy.limit, period_ms=policy.period_ms)
+
+
+def _script_input(group: str, key_hash: str | None, client_ip: str, page: PageSpec | None, policy: Policy):
+    keys = [token_record_key(key_hash) if key_hash else "", f"gw:rl:{group}:ip:{client_ip}"]
+    keys += [page.key, page.lock_key, *page.generation_keys] if page else ["", ""]
+    return keys, [group, policy.limit, policy.period_ms, settings.PAGE_CACHE_LOCK_MS]
+
+
+def _decision(reply: list) -> Decision:
     verdict = reply[0].decode()
     if verdict in ("miss", "expired"):
         return Decision(verdict)

@@ -111,9 +111,15 @@ def get(url: str) -> int | None:
         return None
 
 
-def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_sigterm(database: str, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("service", "worker_line"),
+    [("users", "Using worker: gthread"), ("gateway", "Using worker: asgi")],
+)
+def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_sigterm(
+    database: str, tmp_path: Path, service: str, worker_line: str
+):
     port = free_port()
-    env = container_env(database, tmp_path, MIGRATE_ON_START="true", GUNICORN_BIND=f"127.0.0.1:{port}")
+    env = container_env(database, tmp_path, SERVICE=service, MIGRATE_ON_START="true", GUNICORN_BIND=f"127.0.0.1:{port}")
     stale = Path(env["PROMETHEUS_MULTIPROC_DIR"]) / "counter_4242.db"
     stale.parent.mkdir()
     stale.write_text("left by the previous run of this container")
@@ -136,3 +142,4 @@ def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_si
     assert "gunicorn" in command_line and "deploy/docker/entrypoint.sh" not in command_line
     assert code == 0, output
     assert re.search(r"applying \d+ migrations", output)
+    assert worker_line in output

@@ -1,35 +1,80 @@
-"""The WSGI fast path: page-cache hits answered before Django, by the same rules as the Django path."""
+"""The fast paths: page-cache hits answered before Django, by the same rules as the Django path.
 
+Every test runs twice: on the WSGI fast path (gthread) and on the ASGI application the gateway serves
+under gunicorn's asgi worker, where a hit is answered on the event loop and Django runs on the bridge.
+"""
+
+import asyncio
 import json
 import logging
 
+import httpx
 import pytest
 
 from django.core.wsgi import get_wsgi_application
 from django.test import RequestFactory
 
+from pagecache.asyncpath import AsyncFastPathApplication
 from pagecache.fastpath import FastPathApplication
 from svc_common.logging import JsonFormatter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def call():
-    application = FastPathApplication(get_wsgi_application())
-
+def wsgi_caller(application):
     def request(path: str, **headers):
         environ = RequestFactory().get(path, **headers).environ
         captured = {}
 
         def start_response(status, response_headers):
             captured["status"] = int(status.split()[0])
-            captured["headers"] = dict(response_headers)
+            captured["headers"] = httpx.Headers(response_headers)
 
         body = b"".join(application(environ, start_response))
         return captured["status"], captured["headers"], body
 
     return request
+
+
+def asgi_caller(application):
+    def request(path: str, **headers):
+        scope = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver")]
+            + [(name[5:].replace("_", "-").lower().encode(), value.encode()) for name, value in headers.items()],
+            "server": ("testserver", 80),
+            "client": ("127.0.0.1", 50000),
+        }
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(application(scope, receive, send))
+        start, body = sent
+        return start["status"], httpx.Headers(start["headers"]), body["body"]
+
+    return request
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def call(request):
+    if request.param == "wsgi":
+        yield wsgi_caller(FastPathApplication(get_wsgi_application()))
+        return
+    application = AsyncFastPathApplication(get_wsgi_application())
+    yield asgi_caller(application)
+    application.bridge.executor.shutdown()
 
 
 def test_a_hit_is_served_with_the_same_headers_as_the_django_path(call, issue_token):
