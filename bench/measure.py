@@ -86,15 +86,19 @@ class Runner:
         return self.record(scenario, system, target, concurrency, runs)
 
     def run_once(self, target: Target, concurrency: int, duration: int | None = None) -> dict:
-        """One wrk run, with the machine's 1-minute load average at its end (others' work shows up there)."""
-        run = wrk.run(target, concurrency, duration or self.plan.duration, timeout=self.plan.wrk_timeout)
-        return {**run, "load1": round(os.getloadavg()[0], 2)}
+        """One wrk run, with_load()."""
+        return with_load(wrk.run(target, concurrency, duration or self.plan.duration, timeout=self.plan.wrk_timeout))
 
     def record(self, scenario: str, system: str, target: Target, concurrency: int, runs: list[dict]) -> Measurement:
         measurement = Measurement(scenario, system, concurrency, target.url, runs)
         self.results.measurements.append(measurement)
         self.say(progress_line(measurement))
         return measurement
+
+
+def with_load(run: dict) -> dict:
+    """A run with the machine's 1-minute load average at its end (others' work shows up there)."""
+    return {**run, "load1": round(os.getloadavg()[0], 2)}
 
 
 def progress_line(measurement: Measurement) -> str:

@@ -22,6 +22,7 @@ LABELS = {
     "ours-miss": "ours via HAProxy, cache miss",
     "users-direct": "users frontend (direct)",
     "products-direct": "products frontend (direct)",
+    "pair-direct": "users + products together, raw client",
     "overload-hit": "ours, overload, cache hit",
     "overload-miss": "ours, overload, cache miss",
     "floor-paired": "Django floor, paired with the cache hit",

@@ -5,8 +5,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cgroups, database, proc, systems, wrk
-from .measure import Results, Runner
+from . import cgroups, database, pair, proc, systems, wrk
+from .measure import Results, Runner, with_load
 from .plan import SEED_COUNT, Plan
 from .processes import BenchError, Supervisor, http_status
 from .stack import Stack
@@ -183,13 +183,18 @@ def _overload(ctx: Context, system: str, target: Target) -> None:
 
 
 def _direct_upstreams(ctx: Context, stack: Stack, headers: dict) -> None:
-    """The users and products frontends called as the gateway calls them, at one connection."""
+    """The users and products frontends called as the gateway calls them, at one connection; then both
+    calls of each aggregate sent together by a minimal client (bench/pair.py), the miss's lower bound."""
     service_headers = {**headers, "X-Service-Token": SERVICE_AUTH_TOKEN, "X-Client-ID": API_CLIENT}
+    targets = []
     for service in ("users", "products"):
         pattern = f"/api/{service}/%d/"
         target = Target(stack.url(service, pattern % 1), service_headers, pattern, SEED_COUNT)
         probe(target)
         ctx.runner.measure("c. ours", f"{service}-direct", target, 1)
+        targets.append(target)
+    runs = [with_load(pair.run(*targets, ctx.plan.duration)) for _ in range(ctx.plan.repeats)]
+    ctx.runner.record("c. ours", "pair-direct", targets[0], 1, runs)
 
 
 def ours_cache_miss(ctx: Context) -> None:

@@ -1,0 +1,75 @@
+"""The gateway on gunicorn's asgi worker, end to end: hits on the event loop, every other request on Django."""
+
+import json
+import socket
+import time
+
+import httpx
+
+
+def worker_lines(stack, service: str) -> set[str]:
+    lines = set()
+    for log in (stack.stack_dir / "log").glob(f"{service}-*.log"):
+        lines |= {line.split("] ")[-1] for line in log.read_text().splitlines() if "Using worker:" in line}
+    return lines
+
+
+def test_the_gateway_runs_the_asgi_worker_and_the_services_gthread(stack):
+    assert worker_lines(stack, "gateway") == {"Using worker: asgi"}
+    assert worker_lines(stack, "users") == worker_lines(stack, "products") == {"Using worker: gthread"}
+
+
+def test_a_body_arriving_in_pieces_reaches_the_service_whole(stack):
+    token = stack.auth_headers()["Authorization"]
+    # Padding inside the JSON: a body of about 40 KB, under the 64 KiB cap, with non-ASCII text in it.
+    document = {"username": "e2e_pieces", "email": "e2e_pieces@example.com", "full_name": "Zoë Ünal-Piece"}
+    body = json.dumps(document).replace(", ", "," + " " * 20_000, 1).encode()
+    head = (
+        f"POST /api/users/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    # Straight to a gateway replica, so no proxy gathers the pieces before the worker reads them.
+    with socket.create_connection(("127.0.0.1", stack.replica_port("gateway", 1)), timeout=10) as connection:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection.sendall(head)
+        for start in range(0, len(body), 8_000):
+            connection.sendall(body[start : start + 8_000])
+            time.sleep(0.02)  # pacing, so the pieces arrive as separate reads
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    created = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert status_line == b"HTTP/1.1 201 Created"
+    assert (created["username"], created["full_name"]) == ("e2e_pieces", "Zoë Ünal-Piece")
+
+
+def test_an_oversized_body_gets_a_json_413_and_creates_nothing(stack):
+    document = {"username": "e2e_oversized", "email": "e2e_oversized@example.com", "full_name": "x" * 70_000}
+
+    with stack.client() as gateway:
+        refused = gateway.post("/api/users/", json=document)
+        found = gateway.get("/api/users/", params={"search": "e2e_oversized"})
+
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "payload_too_large"
+    assert found.json()["count"] == 0
+
+
+def test_a_hit_and_a_miss_answer_the_same_body_and_are_each_logged_once(stack):
+    headers = {**stack.auth_headers(), "X-Request-ID": "e2e-asgi-hit-and-miss"}
+    with httpx.Client(base_url=stack.url("gateway"), headers=headers, timeout=10) as gateway:
+        miss = gateway.get("/api/17/16/")
+        hit = gateway.get("/api/17/16/")
+
+    assert (miss.headers["X-Cache"], hit.headers["X-Cache"]) == ("MISS", "HIT")
+    assert hit.content == miss.content
+    logged = []
+    for log in (stack.stack_dir / "log").glob("gateway-*.log"):
+        logged += [
+            json.loads(line)["cache"]
+            for line in log.read_text().splitlines()
+            if line.startswith("{") and '"request_id": "e2e-asgi-hit-and-miss"' in line
+        ]
+    assert sorted(logged) == ["HIT", "MISS"]
