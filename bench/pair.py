@@ -12,6 +12,7 @@ import statistics
 import time
 from urllib.parse import urlsplit
 
+from .processes import BenchError
 from .wrk import Target
 
 
@@ -32,8 +33,10 @@ async def _exchange(connection, request: bytes) -> int:
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
-    length = next(int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:"))
-    await reader.readexactly(length)
+    lengths = [int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:")]
+    if not lengths:
+        raise BenchError(f"pair: an answer without Content-Length: {lines[0]!r}")
+    await reader.readexactly(lengths[0])
     return int(lines[0].split()[1])
 
 

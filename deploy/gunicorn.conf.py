@@ -20,7 +20,8 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # "asgi" for the gateway (gateway_project/asgi.py): its page-cache hits are answered on the event loop,
 # and Django runs on GUNICORN_THREADS threads of the app's own, so the threads setting stays 1 there.
 interface = os.environ.get("GUNICORN_INTERFACE", "wsgi")
-worker_class = "asgi" if interface == "asgi" else "gthread"
+# svc_common's asgi worker is gunicorn's, closing idle keep-alive connections on shutdown as gthread does.
+worker_class = "svc_common.asgi_worker.ASGIWorker" if interface == "asgi" else "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", "1"))
 threads = 1 if interface == "asgi" else int(os.environ.get("GUNICORN_THREADS", "4"))
 # The bridge's lifespan shutdown waits for Django's running requests: a failure there must be loud.

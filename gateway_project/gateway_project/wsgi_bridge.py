@@ -16,9 +16,11 @@ of its threads (settings.WSGI_BRIDGE_THREADS): the same number, and model, as gt
 
 import asyncio
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from functools import lru_cache
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 
 # How long a Django thread waits for the next piece of a request body before giving up on it.
 BODY_READ_TIMEOUT = 30.0
@@ -31,7 +33,7 @@ class ReceiveStream:
     def __init__(self, receive, loop: asyncio.AbstractEventLoop):
         self._receive = receive
         self._loop = loop
-        self._buffer = b""
+        self._buffer = bytearray()
         self._more = True
 
     def _pull(self) -> bool:
@@ -55,21 +57,41 @@ class ReceiveStream:
         while (size is None or size < 0 or len(self._buffer) < size) and self._pull():
             pass
         end = len(self._buffer) if size is None or size < 0 else size
-        data, self._buffer = self._buffer[:end], self._buffer[end:]
-        return data
+        return self._take(end)
 
     def readline(self, size: int | None = -1) -> bytes:
         limited = size is not None and size >= 0
         while b"\n" not in self._buffer and (not limited or len(self._buffer) < size) and self._pull():
             pass
         end = self._buffer.find(b"\n") + 1 or len(self._buffer)
-        end = min(end, size) if limited else end
-        data, self._buffer = self._buffer[:end], self._buffer[end:]
+        return self._take(min(end, size) if limited else end)
+
+    def _take(self, end: int) -> bytes:
+        data = bytes(self._buffer[:end])
+        del self._buffer[:end]
         return data
+
+    @property
+    def unread(self) -> bool:
+        """Whether body bytes the application never asked for may remain (of a request that has a body)."""
+        return self._more or bool(self._buffer)
 
     def __iter__(self):
         while line := self.readline():
             yield line
+
+
+def declares_body(environ: dict) -> bool:
+    length = environ.get("CONTENT_LENGTH", "")
+    return (length not in ("", "0")) or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+def request_path(scope: dict) -> bytes:
+    """The raw path without query or fragment; for an absolute-form target (`GET http://host/p`), its path."""
+    raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+    if not raw.startswith(b"/"):
+        raw = urlsplit(raw).path or b"/"
+    return raw.partition(b"?")[0].partition(b"#")[0]
 
 
 @lru_cache(maxsize=256)
@@ -82,11 +104,10 @@ def wsgi_environ(scope: dict) -> dict:
     """The WSGI environ of an ASGI http scope, without wsgi.input (added when Django runs)."""
     server = scope.get("server") or ("localhost", 80)
     client = scope.get("client") or ("", 0)
-    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
     environ = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
-        "PATH_INFO": unquote_to_bytes(raw_path.partition(b"?")[0]).decode("latin-1"),
+        "PATH_INFO": unquote_to_bytes(request_path(scope)).decode("latin-1"),
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "SERVER_NAME": str(server[0]),
         "SERVER_PORT": str(server[1]),
@@ -112,9 +133,11 @@ def wsgi_environ(scope: dict) -> dict:
 class WsgiBridge:
     """Runs a WSGI application for ASGI requests on its own threads; see the module docstring."""
 
-    def __init__(self, application, *, threads: int):
+    def __init__(self, application, *, threads: int, thread_exit=None):
         self.application = application
         self.threads = threads
+        # Called on each thread when the bridge closes, e.g. to close the thread's database connections.
+        self.thread_exit = thread_exit
         self._executor: ThreadPoolExecutor | None = None
 
     @property
@@ -136,8 +159,10 @@ class WsgiBridge:
         chunks: list[bytes] = []
 
         def start_response(status: str, headers: list, exc_info=None):
-            if exc_info is not None and started:
-                raise exc_info[1].with_traceback(exc_info[2])
+            # Nothing is sent before the application returns, so an error page may always replace the
+            # headers (PEP 3333's exc_info); a second call without exc_info is the application's bug.
+            if started and exc_info is None:
+                raise AssertionError("start_response() called twice without exc_info")
             started[:] = [status, headers]
             return chunks.append
 
@@ -153,6 +178,10 @@ class WsgiBridge:
         encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         if status not in NO_BODY_STATUSES and not any(name == b"content-length" for name, _ in encoded):
             encoded.append((b"content-length", str(len(body)).encode()))
+        if declares_body(environ) and environ["wsgi.input"].unread:
+            # An answer given before the whole body was read (401, 413, 429...): the server closes the
+            # connection rather than read the rest, so the client and HAProxy are told not to reuse it.
+            encoded.append((b"connection", b"close"))
         if environ["REQUEST_METHOD"] == "HEAD" or status in NO_BODY_STATUSES:
             body = b""
         return status, encoded, body
@@ -164,8 +193,24 @@ class WsgiBridge:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._executor is not None:
-                    await asyncio.to_thread(self._executor.shutdown, wait=True)
-                    self._executor = None
+                await asyncio.to_thread(self.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def close(self) -> None:
+        """Let the running requests finish, run thread_exit on every thread, then stop the threads."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        if self.thread_exit is not None:
+            # A barrier holds each exit call until all have started, so each lands on a thread of its own.
+            barrier = threading.Barrier(self.threads)
+
+            def exit_thread() -> None:
+                with suppress(threading.BrokenBarrierError):
+                    barrier.wait(timeout=5)
+                self.thread_exit()
+
+            for future in [executor.submit(exit_thread) for _ in range(self.threads)]:
+                future.result()
+        executor.shutdown(wait=True)

@@ -1,5 +1,6 @@
 """Filling the page cache after a miss, and waiting for another request's fill (single flight)."""
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -9,11 +10,14 @@ from redis.exceptions import RedisError
 
 from django.conf import settings
 
+from ratelimit.loop_redis import loop_redis
 from svc_common.breaker import redis_breaker
 
 from .keys import PageSpec
 
 logger = logging.getLogger("gateway.pagecache")
+PAGE_FIELDS = ("generations", "etag", "content_type", "body")
+WAIT_POLL_SECONDS = 0.01
 
 
 def etag_for(body: bytes) -> str:
@@ -52,12 +56,32 @@ def page_wait(*, spec: PageSpec, generations: str) -> tuple[str, str, bytes] | N
     deadline = time.monotonic() + settings.PAGE_CACHE_WAIT_SECONDS
     connection = get_redis_connection("default")
     while time.monotonic() < deadline and redis_breaker.available():
-        time.sleep(0.01)
+        time.sleep(WAIT_POLL_SECONDS)
         try:
-            stored, etag, content_type, body = connection.hmget(spec.key, "generations", "etag", "content_type", "body")
+            stored = connection.hmget(spec.key, *PAGE_FIELDS)
         except RedisError as exc:
             redis_breaker.trip(exc)
             return None
-        if stored is not None and stored.decode() == generations:
-            return etag.decode(), content_type.decode(), body
+        if _is_current(stored, generations):
+            return stored[1].decode(), stored[2].decode(), stored[3]
     return None
+
+
+async def page_wait_async(*, spec: PageSpec, generations: str) -> tuple[str, str, bytes] | None:
+    """page_wait() on the gateway's event loop: there, waiting requests hold none of Django's threads,
+    so the request filling the page never queues behind them."""
+    deadline = time.monotonic() + settings.PAGE_CACHE_WAIT_SECONDS
+    while time.monotonic() < deadline and redis_breaker.available():
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+        try:
+            stored = await loop_redis.execute("HMGET", spec.key, *PAGE_FIELDS)
+        except RedisError as exc:
+            redis_breaker.trip(exc)
+            return None
+        if _is_current(stored, generations):
+            return stored[1].decode(), stored[2].decode(), stored[3]
+    return None
+
+
+def _is_current(stored: list, generations: str) -> bool:
+    return stored[0] is not None and stored[0].decode() == generations

@@ -1,6 +1,5 @@
 """Authentication lookup and rate limiting in one atomic Redis script, with a declared Redis-down policy."""
 
-import asyncio
 import hashlib
 import logging
 import threading
@@ -8,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django_redis import get_redis_connection
-from redis.asyncio import Connection as AsyncConnection
-from redis.asyncio.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
@@ -18,6 +15,7 @@ from django.conf import settings
 from pagecache.keys import PageSpec
 from svc_common.breaker import redis_breaker
 
+from .loop_redis import loop_redis
 from .policies import Policy, policy_for
 
 logger = logging.getLogger("gateway.ratelimit")
@@ -35,7 +33,9 @@ class Decision:
     remaining: int = 0
     reset_ms: int = 0
     retry_after_ms: int = 0
-    page: tuple = ()  # () | ("hit", etag, content_type, body) | ("fill"|"wait", generations, "miss"|"stale")
+    # () | ("hit", etag, content_type, body) | ("fill"|"wait"|"waited", generations, "miss"|"stale"), where
+    # "waited" is a wait already spent on the event loop (pagecache.asyncpath): Django fetches at once.
+    page: tuple = ()
 
     @property
     def unlimited(self) -> bool:
@@ -83,63 +83,11 @@ def _evalsha(connection, keys: list[str], args: list) -> list:
         return connection.read_response()
 
 
-class _LoopConnections:
-    """Idle redis.asyncio connections for the access script on the worker's event loop.
-
-    Requests on the loop run the script concurrently, and one connection carries one command at a time:
-    a request takes an idle connection, or opens one, and puts it back when its reply has arrived. The
-    connections follow the cache's settings (address, database, timeouts), read at call time, and
-    belong to one event loop.
-    """
-
-    def __init__(self):
-        self.loop = None
-        self.config = None
-        self.connection_kwargs: dict = {}
-        self.idle: list = []
-
-    async def run_script(self, keys: list[str], args: list) -> list:
-        connection = self._take()
-        try:
-            reply = await _evalsha_async(connection, keys, args)
-        except RedisConnectionError:
-            # As in _run_script: the socket broke since its last use; the retry reconnects once.
-            reply = await _evalsha_async(connection, keys, args)
-        except BaseException:
-            # Cancelled or failed mid-command, a reply may still be on its way: never reuse the socket.
-            await connection.disconnect(nowait=True)
-            raise
-        self.idle.append(connection)
-        return reply
-
-    def _take(self) -> AsyncConnection:
-        # The settings, not django-redis's client: Django's cache handler is context-local, so each
-        # request task on the loop would build a cache object of its own.
-        config, loop = settings.CACHES["default"], asyncio.get_running_loop()
-        if config is not self.config or loop is not self.loop:
-            options = config.get("OPTIONS", {})
-            self.connection_kwargs = {
-                **parse_url(config["LOCATION"]),
-                "socket_timeout": options.get("SOCKET_TIMEOUT"),
-                "socket_connect_timeout": options.get("SOCKET_CONNECT_TIMEOUT"),
-            }
-            self.config, self.loop, self.idle = config, loop, []
-        if self.idle:
-            return self.idle.pop()
-        kwargs = dict(self.connection_kwargs)
-        return kwargs.pop("connection_class", AsyncConnection)(**kwargs)
-
-
-_loop_connections = _LoopConnections()
-
-
-async def _evalsha_async(connection, keys: list[str], args: list) -> list:
+async def _evalsha_async(keys: list[str], args: list) -> list:
     try:
-        await connection.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
-        return await connection.read_response()
+        return await loop_redis.execute("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
     except NoScriptError:
-        await connection.send_command("EVAL", _SCRIPT_SOURCE, len(keys), *keys, *args)
-        return await connection.read_response()
+        return await loop_redis.execute("EVAL", _SCRIPT_SOURCE, len(keys), *keys, *args)
 
 
 def token_record_key(key_hash: str) -> str:
@@ -167,7 +115,7 @@ async def check_async(*, group: str, key_hash: str | None, client_ip: str, page:
         return _unavailable(policy)
     keys, args = _script_input(group, key_hash, client_ip, page, policy)
     try:
-        reply = await _loop_connections.run_script(keys, args)
+        reply = await _evalsha_async(keys, args)
     except RedisError as exc:
         redis_breaker.trip(exc)
         return _unavailable(policy)

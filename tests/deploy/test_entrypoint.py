@@ -1,5 +1,6 @@
 """deploy/docker/entrypoint.sh for real, against the local PostgreSQL: migrate once, wait, exec gunicorn."""
 
+import http.client
 import os
 import re
 import secrets
@@ -113,7 +114,7 @@ def get(url: str) -> int | None:
 
 @pytest.mark.parametrize(
     ("service", "worker_line"),
-    [("users", "Using worker: gthread"), ("gateway", "Using worker: asgi")],
+    [("users", "Using worker: gthread"), ("gateway", "Using worker: svc_common.asgi_worker.ASGIWorker")],
 )
 def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_sigterm(
     database: str, tmp_path: Path, service: str, worker_line: str
@@ -133,9 +134,16 @@ def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_si
         ready = get(f"http://127.0.0.1:{port}/readyz")
         # exec: the process started as the entry point is now gunicorn's master, which receives SIGTERM.
         command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes().decode()
+        # A kept-alive connection left idle, as HAProxy's pool leaves them.
+        idle = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        idle.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+        idle.getresponse().read()
     finally:
+        stopping = time.monotonic()
         process.send_signal(signal.SIGTERM)
         code, output = finish(process, timeout=40)
+    stopped_in = time.monotonic() - stopping
+    idle.close()
 
     assert ready == 200
     assert not stale.exists(), "serve must start with an empty PROMETHEUS_MULTIPROC_DIR"
@@ -143,3 +151,5 @@ def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_si
     assert code == 0, output
     assert re.search(r"applying \d+ migrations", output)
     assert worker_line in output
+    # Not held open for GUNICORN_GRACEFUL_TIMEOUT (20 s) by the idle connection.
+    assert stopped_in < 10, output

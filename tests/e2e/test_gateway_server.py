@@ -15,15 +15,17 @@ def worker_lines(stack, service: str) -> set[str]:
 
 
 def test_the_gateway_runs_the_asgi_worker_and_the_services_gthread(stack):
-    assert worker_lines(stack, "gateway") == {"Using worker: asgi"}
+    assert worker_lines(stack, "gateway") == {"Using worker: svc_common.asgi_worker.ASGIWorker"}
     assert worker_lines(stack, "users") == worker_lines(stack, "products") == {"Using worker: gthread"}
 
 
 def test_a_body_arriving_in_pieces_reaches_the_service_whole(stack):
     token = stack.auth_headers()["Authorization"]
-    # Padding inside the JSON: a body of about 40 KB, under the 64 KiB cap, with non-ASCII text in it.
+    # JSON whitespace pads the body to about 40 KB, under the 64 KiB cap; the name is UTF-8 on the wire.
     document = {"username": "e2e_pieces", "email": "e2e_pieces@example.com", "full_name": "Zoë Ünal-Piece"}
-    body = json.dumps(document).replace(", ", "," + " " * 20_000, 1).encode()
+    body = json.dumps(document, ensure_ascii=False).replace(", ", "," + " " * 40_000, 1).encode()
+    # The last piece starts inside the two bytes of "ë".
+    cut = body.index("ë".encode()) + 1
     head = (
         f"POST /api/users/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -32,9 +34,9 @@ def test_a_body_arriving_in_pieces_reaches_the_service_whole(stack):
     with socket.create_connection(("127.0.0.1", stack.replica_port("gateway", 1)), timeout=10) as connection:
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection.sendall(head)
-        for start in range(0, len(body), 8_000):
-            connection.sendall(body[start : start + 8_000])
-            time.sleep(0.02)  # pacing, so the pieces arrive as separate reads
+        for piece in (body[:10_000], body[10_000:cut], body[cut:]):
+            connection.sendall(piece)
+            time.sleep(0.05)  # pacing, so the pieces arrive as separate reads
         answer = b""
         while chunk := connection.recv(65536):
             answer += chunk
@@ -46,10 +48,12 @@ def test_a_body_arriving_in_pieces_reaches_the_service_whole(stack):
 
 
 def test_an_oversized_body_gets_a_json_413_and_creates_nothing(stack):
-    document = {"username": "e2e_oversized", "email": "e2e_oversized@example.com", "full_name": "x" * 70_000}
+    # A valid user but for its size: padded with JSON whitespace past the 64 KiB cap.
+    document = {"username": "e2e_oversized", "email": "e2e_oversized@example.com", "full_name": "Over Sized"}
+    body = json.dumps(document).replace(", ", "," + " " * 70_000, 1)
 
     with stack.client() as gateway:
-        refused = gateway.post("/api/users/", json=document)
+        refused = gateway.post("/api/users/", content=body, headers={"Content-Type": "application/json"})
         found = gateway.get("/api/users/", params={"search": "e2e_oversized"})
 
     assert refused.status_code == 413

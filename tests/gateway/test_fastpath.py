@@ -10,12 +10,16 @@ import logging
 
 import httpx
 import pytest
+from django_redis import get_redis_connection
 
 from django.core.wsgi import get_wsgi_application
+from django.db import connections
 from django.test import RequestFactory
 
 from pagecache.asyncpath import AsyncFastPathApplication
 from pagecache.fastpath import FastPathApplication
+from pagecache.keys import aggregate_spec
+from ratelimit.loop_redis import loop_redis
 from svc_common.logging import JsonFormatter
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,8 +40,17 @@ def wsgi_caller(application):
     return request
 
 
-def asgi_caller(application):
-    def request(path: str, **headers):
+class AsgiCaller:
+    """Calls the ASGI application on one event loop, as a worker does (the loop keeps its Redis connections)."""
+
+    def __init__(self, application):
+        self.application = application
+        self.loop = asyncio.new_event_loop()
+
+    def __call__(self, path: str, **headers):
+        return self.loop.run_until_complete(self.fetch(path, **headers))
+
+    async def fetch(self, path: str, **headers):
         scope = {
             "type": "http",
             "http_version": "1.1",
@@ -60,11 +73,19 @@ def asgi_caller(application):
         async def send(message):
             sent.append(message)
 
-        asyncio.run(application(scope, receive, send))
+        await self.application(scope, receive, send)
         start, body = sent
         return start["status"], httpx.Headers(start["headers"]), body["body"]
 
-    return request
+    def close(self) -> None:
+        self.application.bridge.close()
+        if loop_redis.loop is self.loop:
+            self.loop.run_until_complete(self._disconnect(loop_redis.idle))
+        self.loop.close()
+
+    @staticmethod
+    async def _disconnect(connections: list) -> None:
+        await asyncio.gather(*(connection.disconnect() for connection in connections))
 
 
 @pytest.fixture(params=["wsgi", "asgi"])
@@ -72,9 +93,9 @@ def call(request):
     if request.param == "wsgi":
         yield wsgi_caller(FastPathApplication(get_wsgi_application()))
         return
-    application = AsyncFastPathApplication(get_wsgi_application())
-    yield asgi_caller(application)
-    application.bridge.executor.shutdown()
+    caller = AsgiCaller(AsyncFastPathApplication(get_wsgi_application()))
+    yield caller
+    caller.close()
 
 
 def test_a_hit_is_served_with_the_same_headers_as_the_django_path(call, issue_token):
@@ -156,3 +177,62 @@ def test_requests_without_a_valid_token_go_to_django_and_get_401(call):
 
     assert (status, bad_status) == (401, 401)
     assert headers["WWW-Authenticate"] == 'Token realm="api"'
+
+
+def test_on_the_event_loop_consecutive_hits_reuse_one_redis_connection(issue_token):
+    _, key = issue_token("reuse", unlimited=True)
+    caller = AsgiCaller(AsyncFastPathApplication(get_wsgi_application()))
+    try:
+        caller("/api/5/5/", HTTP_AUTHORIZATION=f"Token {key}")
+        first = list(loop_redis.idle)
+        statuses = [caller("/api/5/5/", HTTP_AUTHORIZATION=f"Token {key}")[0] for _ in range(3)]
+        after = list(loop_redis.idle)
+    finally:
+        caller.close()
+
+    assert statuses == [200, 200, 200]
+    assert len(first) == 1 and after == first
+
+
+def test_requests_waiting_for_a_fill_hold_none_of_djangos_threads_and_get_the_page_as_a_hit(
+    settings, issue_token, client
+):
+    settings.WSGI_BRIDGE_THREADS = 1
+    settings.PAGE_CACHE_WAIT_SECONDS = 10
+    _, key = issue_token("waiter", unlimited=True)
+    spec = aggregate_spec("3", "9")
+    redis = get_redis_connection("default")
+    # Another replica is filling this page.
+    redis.set(spec.lock_key, "another-replica", px=10_000)
+    caller = AsgiCaller(AsyncFastPathApplication(get_wsgi_application()))
+
+    def fill_through_django():
+        try:
+            return client.get("/api/3/9/")
+        finally:
+            connections.close_all()  # this thread's, so the test database can be dropped
+
+    async def scenario():
+        # A token's first request authenticates on Django's path, which waits on its thread: not this one.
+        await caller.fetch("/api/1/2/", HTTP_AUTHORIZATION=f"Token {key}")
+        waiters = [asyncio.ensure_future(caller.fetch("/api/3/9/", HTTP_AUTHORIZATION=f"Token {key}")) for _ in "ab"]
+        await asyncio.sleep(0.2)  # time for both to find the lock taken and start waiting
+        # The bridge's only thread is free for other requests meanwhile.
+        other_status, _, _ = await caller.fetch("/healthz")
+        still_waiting = [not waiter.done() for waiter in waiters]
+        # The other replica's fill lands: this process fills the page through Django in its place.
+        redis.delete(spec.lock_key)
+        filled = await asyncio.get_running_loop().run_in_executor(None, fill_through_django)
+        return other_status, still_waiting, filled, await asyncio.gather(*waiters)
+
+    try:
+        other_status, still_waiting, filled, waited = caller.loop.run_until_complete(scenario())
+    finally:
+        caller.close()
+
+    assert (other_status, still_waiting) == (200, [True, True])
+    assert filled["X-Cache"] == "MISS"
+    assert [(status, headers["X-Cache"], body) for status, headers, body in waited] == [
+        (200, "HIT", filled.content),
+        (200, "HIT", filled.content),
+    ]

@@ -1,6 +1,7 @@
 """The WSGI bridge: Django's WSGI application called from the gateway's event loop, on its own threads."""
 
 import asyncio
+import sys
 import threading
 
 import pytest
@@ -98,6 +99,13 @@ def test_the_environ_is_the_one_gunicorns_wsgi_worker_builds():
     assert (environ["wsgi.url_scheme"], environ["wsgi.multithread"]) == ("http", True)
 
 
+def test_an_absolute_form_target_or_a_fragment_leaves_only_the_path_in_path_info():
+    absolute = wsgi_environ(http_scope(raw_path=b"http://gateway.example/api/1/2/?x=1"))
+    fragment = wsgi_environ(http_scope(raw_path=b"/api/1/2/#top"))
+
+    assert (absolute["PATH_INFO"], fragment["PATH_INFO"]) == ("/api/1/2/", "/api/1/2/")
+
+
 def echo_application(environ, start_response):
     """Reads the body the way Django does (a line, then sized reads) and reports where it ran."""
     stream = environ["wsgi.input"]
@@ -121,7 +129,7 @@ def test_the_body_is_read_from_the_loop_as_the_application_asks_and_the_answer_c
     assert thread.startswith(b"django")
     assert headers == {b"content-type": b"text/plain", b"content-length": str(len(body)).encode()}
     assert receive.calls == 3
-    bridge.executor.shutdown()
+    bridge.close()
 
 
 def test_a_head_answer_keeps_the_length_of_the_get_answer_but_sends_no_body():
@@ -131,7 +139,29 @@ def test_a_head_answer_keeps_the_length_of_the_get_answer_but_sends_no_body():
 
     assert (status, body) == (201, b"")
     assert int(headers[b"content-length"]) == len(b"abc||") + len(b"django_0")
-    bridge.executor.shutdown()
+    bridge.close()
+
+
+def test_an_error_page_replaces_headers_given_before_it_and_a_second_plain_call_is_refused():
+    def application(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            raise ValueError("failed after start_response")
+        except ValueError:
+            start_response("500 Internal Server Error", [("Content-Type", "application/json")], sys.exc_info())
+        try:
+            start_response("200 OK", [])
+        except AssertionError as exc:
+            return [str(exc).encode()]
+        return [b"accepted a second start_response"]
+
+    bridge = WsgiBridge(application, threads=1)
+
+    status, headers, body = serve(bridge, http_scope(), body_receiver(b""))
+
+    assert (status, headers[b"content-type"]) == (500, b"application/json")
+    assert body == b"start_response() called twice without exc_info"
+    bridge.close()
 
 
 def test_a_client_gone_mid_body_is_an_oserror_for_the_application():
@@ -150,7 +180,7 @@ def test_a_client_gone_mid_body_is_an_oserror_for_the_application():
     status, _, _ = serve(bridge, http_scope(method="POST"), body_receiver(b"partial", disconnect=True))
 
     assert (status, seen) == (400, ["the client disconnected before sending the whole body"])
-    bridge.executor.shutdown()
+    bridge.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -172,26 +202,26 @@ def test_an_oversized_body_gets_a_json_413_before_any_of_it_is_read(settings, is
     status, headers, body = serve(application, scope, receive)
 
     assert (status, headers[b"content-type"]) == (413, b"application/json")
+    # The body was never read: the connection must not carry another request.
+    assert headers[b"connection"] == b"close"
     assert (
         body
         == b'{"error": {"code": "payload_too_large", "message": "The request body exceeds 100 bytes.", "detail": null}}'
     )
     assert receive.calls == 0
-    application.bridge.executor.shutdown()
+    application.bridge.close()
 
 
-def test_lifespan_shutdown_waits_for_the_requests_running_on_djangos_threads():
+def test_lifespan_shutdown_waits_for_the_requests_running_on_djangos_threads_then_runs_thread_exit():
     release = threading.Event()
-    finished = []
+    order = []
 
     def slow_application(environ, start_response):
-        release.wait(5)
-        finished.append(environ["PATH_INFO"])
+        order.append(f"released: {release.wait(2)}")
         start_response("200 OK", [])
         return [b""]
 
-    bridge = WsgiBridge(slow_application, threads=1)
-    events = []
+    bridge = WsgiBridge(slow_application, threads=2, thread_exit=lambda: order.append("thread exit"))
 
     async def run():
         lifespan_messages = asyncio.Queue()
@@ -199,22 +229,24 @@ def test_lifespan_shutdown_waits_for_the_requests_running_on_djangos_threads():
             lifespan_messages.put_nowait({"type": kind})
 
         async def lifespan_send(message):
-            events.append(message["type"])
+            order.append(message["type"])
             if message["type"] == "lifespan.startup.complete":
+                # Set from the loop: a shutdown that blocked the loop would never let the request go.
                 asyncio.get_running_loop().call_later(0.05, release.set)
 
         request = asyncio.ensure_future(bridge.serve(wsgi_environ(http_scope(raw_path=b"/slow/")), None, _discard))
         await asyncio.sleep(0)
         await bridge.lifespan(lifespan_messages.get, lifespan_send)
-        events.append(f"finished before shutdown completed: {finished == ['/slow/']}")
         await request
 
     asyncio.run(run())
 
-    assert events == [
+    assert order == [
         "lifespan.startup.complete",
+        "released: True",
+        "thread exit",
+        "thread exit",
         "lifespan.shutdown.complete",
-        "finished before shutdown completed: True",
     ]
 
 
