@@ -1,4 +1,5 @@
-"""Create each project's database, migrate it and seed it; fall back to SQLite without PostgreSQL."""
+"""Create each project's database, migrate it, collect its static files and seed it; fall back to SQLite
+without PostgreSQL."""
 
 import os
 import subprocess
@@ -122,5 +123,7 @@ def prepare(backend: str) -> None:
         if url.startswith(("postgres://", "postgresql://")):
             ensure_postgres_database(url)
         manage(service, backend, "migrate", "--noinput")
+        # The admin's and the browsable API's assets, which WhiteNoise serves from STATIC_ROOT.
+        manage(service, backend, "collectstatic", "--noinput", "--verbosity", "0")
         if service.seed_command:
             manage(service, backend, service.seed_command, "--count", str(config.seed_count()))

@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "svc_common.middleware.RequestContextMiddleware",
     "svc_common.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "status.rejections.RejectionMetricsMiddleware",
     # Before AccessMiddleware: preflights carry no token, and 401/429 answers need the CORS headers too.
     "corsheaders.middleware.CorsMiddleware",

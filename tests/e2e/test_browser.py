@@ -120,6 +120,19 @@ def test_a_product_created_and_edited_in_the_admin_is_served_by_the_gateway(stac
     )
 
 
+@pytest.mark.parametrize("service", ["gateway", "users", "products"])
+def test_each_admin_is_styled_by_its_own_static_files_through_haproxy(stack, page, service):
+    page.driver.get(f"{stack.url(service)}/admin/login/")
+    wait_for(page, "#header")
+
+    header = page.driver.execute_script("return getComputedStyle(document.querySelector('#header')).backgroundColor")
+    stylesheet = httpx.get(f"{stack.url(service)}/static/admin/css/base.css", timeout=10)
+
+    # Django admin's --header-bg; an unstyled page has a transparent header.
+    assert header == "rgb(65, 118, 144)"
+    assert (stylesheet.status_code, stylesheet.headers["Content-Type"]) == (200, 'text/css; charset="utf-8"')
+
+
 @pytest.mark.parametrize("service", ["users", "products"])
 def test_staff_page_through_the_browsable_api_of_each_service(stack, page, staff, service):
     base_url = stack.url(service)

@@ -11,3 +11,5 @@ from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# No collectstatic before tests: WhiteNoise serves nothing rather than warn about a missing folder.
+STATIC_ROOT = None
