@@ -10,7 +10,7 @@ Chosen by measurement on the 2-core bench machine (wrk through HAProxy, cache hi
 - One worker per replica: replicas are the unit of scaling, so a replica should cost one core at most.
 - asgi for the gateway: on a cache hit, gthread's own loop cost more CPU than the answer. gunicorn's
   asgi worker served a trivial answer at about 16,500 req/s against gthread's 3,100, and the gateway's
-  cache hits @64 rose from about 2,200 to 5,400 2xx/s (1.04x the gthread Django floor, against 0.53x).
+  cache hits @64 rose from about 2,200 to 5,300 2xx/s (0.99x-1.05x the gthread Django floor, from 0.53x).
   Django still runs on 4 threads per worker behind it (gateway_project/wsgi_bridge.py).
 """
 
