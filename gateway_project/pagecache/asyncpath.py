@@ -2,9 +2,9 @@
 
 The same rules as the WSGI fast path (pagecache.fastpath), by the same functions; only the access
 script's round trip is awaited instead of blocking a thread. A request that finds another one filling
-its page waits for that page here too, and is answered as a hit when it arrives. A request that is not a hit goes to
-Django's WSGI application on the bridge's threads, with the script's decision attached, so no request is
-ever metered twice.
+its page waits for that page here too, and is answered as a hit when it arrives. A request that is not
+a hit goes to Django's WSGI application on the bridge's threads, with the script's decision attached,
+so no request is ever metered twice.
 
 Why: on a hit, gunicorn's gthread loop cost more CPU than the answer itself; its asgi worker parses and
 writes a keep-alive request in a fraction of that (docs/benchmark.md, "Where the CPU goes").

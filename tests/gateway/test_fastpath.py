@@ -7,6 +7,7 @@ under gunicorn's asgi worker, where a hit is answered on the event loop and Djan
 import asyncio
 import json
 import logging
+import time
 
 import httpx
 import pytest
@@ -194,6 +195,20 @@ def test_on_the_event_loop_consecutive_hits_reuse_one_redis_connection(issue_tok
     assert len(first) == 1 and after == first
 
 
+def command_calls(redis, *commands: str) -> int:
+    """How many times Redis has run these commands (server-wide INFO commandstats)."""
+    stats = redis.info("commandstats")
+    return sum(stats.get(f"cmdstat_{command}", {}).get("calls", 0) for command in commands)
+
+
+async def until(condition, timeout: float = 5.0) -> None:
+    """Poll condition() while the event loop keeps serving; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
 def test_requests_waiting_for_a_fill_hold_none_of_djangos_threads_and_get_the_page_as_a_hit(
     settings, issue_token, client
 ):
@@ -215,8 +230,14 @@ def test_requests_waiting_for_a_fill_hold_none_of_djangos_threads_and_get_the_pa
     async def scenario():
         # A token's first request authenticates on Django's path, which waits on its thread: not this one.
         await caller.fetch("/api/1/2/", HTTP_AUTHORIZATION=f"Token {key}")
+        scripts, polls = command_calls(redis, "evalsha", "eval"), command_calls(redis, "hmget")
         waiters = [asyncio.ensure_future(caller.fetch("/api/3/9/", HTTP_AUTHORIZATION=f"Token {key}")) for _ in "ab"]
-        await asyncio.sleep(0.2)  # time for both to find the lock taken and start waiting
+        # Ready when both ran the access script and the page is being polled for from the loop.
+        await until(
+            lambda: (
+                command_calls(redis, "evalsha", "eval") >= scripts + 2 and command_calls(redis, "hmget") >= polls + 4
+            )
+        )
         # The bridge's only thread is free for other requests meanwhile.
         other_status, _, _ = await caller.fetch("/healthz")
         still_waiting = [not waiter.done() for waiter in waiters]
