@@ -12,8 +12,9 @@ import time
 import django
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db import Error as DatabaseError
 from django.db.migrations.executor import MigrationExecutor
+
+from svc_common.probes import database_problem
 
 logger = logging.getLogger("dbctl")
 
@@ -23,18 +24,11 @@ POLL_INTERVAL = 1.0
 
 
 def database_answers() -> bool:
-    """True when the default database accepts a connection and a query."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        logger.info("database not ready yet: %s", reason)
-        connection.close()
-        return False
-    return True
+    """True when the default database accepts a connection and a query (svc_common's probe)."""
+    problem = database_problem()
+    if problem is not None:
+        logger.info("database not ready yet: %s", problem)
+    return problem is None
 
 
 def wait_for_database(timeout: float) -> bool:

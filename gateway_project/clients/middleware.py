@@ -11,8 +11,8 @@ from pagecache.responses import decorate, if_none_match_matches, page_response
 from pagecache.store import etag_for, page_release, page_store, page_wait
 from ratelimit import limiter
 from ratelimit.limiter import Decision
+from svc_common.client_ip import client_ip
 from svc_common.errors import api_exception_response
-from svc_common.middleware import client_ip
 
 from .exceptions import AuthenticationFailed, NotAuthenticated, RateLimited, RateLimiterUnavailable, TokenExpired
 from .services import token_authenticate

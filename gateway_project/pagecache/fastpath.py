@@ -17,7 +17,9 @@ from clients.middleware import DECISION_KEY, rate_limit_headers
 from clients.tokens import is_well_formed, token_hash
 from ratelimit import limiter
 from svc_common import metrics
-from svc_common.middleware import REQUEST_ID_HEADER, client_ip, incoming_request_id, log_request
+from svc_common.client_ip import client_ip
+from svc_common.request_id import REQUEST_ID_HEADER, incoming_request_id
+from svc_common.request_log import log_request
 from svc_common.server_timing import HEADER as SERVER_TIMING
 from svc_common.server_timing import timing_header
 

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from svc_common.middleware import client_ip
+from svc_common.client_ip import client_ip
 
 # RFC 9110 §7.6.1 hop-by-hop headers, plus ones the gateway recomputes or must not leak.
 HOP_BY_HOP = frozenset(

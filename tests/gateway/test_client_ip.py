@@ -2,7 +2,7 @@
 
 from django.test import RequestFactory
 
-from svc_common.middleware import client_ip
+from svc_common.client_ip import client_ip
 
 
 def test_a_direct_peer_is_the_client_whatever_it_claims(settings):

@@ -36,3 +36,19 @@ def make_user(db):
         return UserProfile.objects.create(**fields)
 
     return make
+
+
+@pytest.fixture
+def unreachable_database(transactional_db):
+    """The default connection pointed at a closed port for the test, then back at the real database."""
+    from django.db import connections
+
+    connection = connections["default"]
+    original = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+    try:
+        yield connection
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = original

@@ -2,9 +2,9 @@
 
 import logging
 
-from django.db import Error as DatabaseError
-from django.db import connection
 from django.http import JsonResponse
+
+from .probes import database_problem
 
 logger = logging.getLogger("svc_common.health")
 
@@ -16,13 +16,8 @@ def healthz(request):
 
 def readyz(request):
     """Ready when the database answers; otherwise 503 so the load balancer skips this replica."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError as exc:
-        logger.warning("Readiness check failed: %s", exc)
-        # A broken persistent connection must not stick: close it so the next check reconnects.
-        connection.close()
+    problem = database_problem()
+    if problem is not None:
+        logger.warning("Readiness check failed: %s", problem)
         return JsonResponse({"status": "unavailable", "checks": {"database": "down"}}, status=503)
     return JsonResponse({"status": "ok", "checks": {"database": "ok"}})

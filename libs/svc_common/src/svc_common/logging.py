@@ -1,13 +1,12 @@
-"""JSON log lines and the request-id context they carry."""
+"""JSON log lines, each stamped with the id of the request being served."""
 
-import contextvars
 import json
 import logging
 import os
 import socket
 import time
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+from .request_id import request_id_var
 
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
 # One encoder for every line: json.dumps(default=...) would build a new one per call.

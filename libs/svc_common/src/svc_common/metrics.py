@@ -6,7 +6,6 @@ Without that variable the values live in the process, which is right for one wor
 """
 
 import functools
-import ipaddress
 import logging
 import os
 import time
@@ -26,8 +25,9 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from . import probes
+from .client_ip import client_ip
 from .errors import error_response
-from .middleware import client_ip
+from .networks import in_networks
 from .routes import route_name
 
 logger = logging.getLogger("svc_common.metrics")
@@ -116,18 +116,9 @@ def exposition() -> bytes:
     return generate_latest(registry)
 
 
-@functools.lru_cache(maxsize=8)
-def _networks(entries: tuple[str, ...]) -> tuple:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
-
-
 def scrape_allowed(request) -> bool:
     """Only clients in METRICS_ALLOWED_NETWORKS (loopback by default), seen through trusted proxies."""
-    try:
-        address = ipaddress.ip_address(client_ip(request))
-    except ValueError:
-        return False
-    return any(address in network for network in _networks(tuple(settings.METRICS_ALLOWED_NETWORKS)))
+    return in_networks(client_ip(request), settings.METRICS_ALLOWED_NETWORKS)
 
 
 def metrics_response(request) -> HttpResponse:

@@ -1,8 +1,8 @@
-"""Cheap database and cache probes for the health gauges of /metrics, bounded by the projects' short timeouts.
+"""Dependency probes: the one database probe (readiness, metrics, the container entry point) and the cache's.
 
-They run on the scraping request's thread and reuse its persistent connections: no extra connection per
-worker. The database probe is bounded by DATABASE_CONNECT_TIMEOUT (3 s), the cache probe by Redis'
-socket timeouts (0.25 s); see svc_common.conf.
+They run on the caller's thread and reuse its persistent connections: no extra connection per worker.
+The database probe is bounded by DATABASE_CONNECT_TIMEOUT, the cache probe by Redis' socket timeouts
+(svc_common.conf).
 """
 
 import time
@@ -11,16 +11,24 @@ from django.core.cache import caches
 from django.db import connection
 
 
-def database_ok() -> bool:
-    """SELECT 1 on this thread's connection; a failed connection is closed so the next probe reconnects."""
+def database_problem() -> str | None:
+    """SELECT 1 on this thread's connection: None when it answers, else the first line of the reason.
+
+    A failed connection is closed, so that the next probe reconnects instead of reusing a broken one.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception:  # noqa: BLE001 - any failure of the dependency means "down"
+    except Exception as exc:  # noqa: BLE001 - any failure of the dependency means "down"
         connection.close()
-        return False
-    return True
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return None
+
+
+def database_ok() -> bool:
+    """Whether the database answers SELECT 1 (database_problem() without the reason)."""
+    return database_problem() is None
 
 
 def cache_ok() -> bool:
