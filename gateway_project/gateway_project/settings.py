@@ -1,31 +1,16 @@
-"""Settings for the API gateway, read from the environment (12-factor)."""
+"""Settings of the API gateway: the shared settings (svc_common.settings.base) and the gateway's own."""
 
 from pathlib import Path
 
-import environ
 from corsheaders.defaults import default_headers as cors_default_headers
 
-from svc_common import conf
+from svc_common.settings.base import *  # noqa: F403
+from svc_common.settings.base import INSTALLED_APPS, env, storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
-
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = conf.secret_key(env, DEBUG)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1"])
-USE_X_FORWARDED_HOST = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-
 INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "rest_framework",
+    *INSTALLED_APPS,
     "clients",
     "ratelimit",
     "pagecache",
@@ -57,38 +42,11 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "gateway_project.urls"
 WSGI_APPLICATION = "gateway_project.wsgi.application"
+DATABASES, CACHES, STATIC_ROOT = storage("gateway", BASE_DIR)
 
-TEMPLATES = conf.TEMPLATES
-
-DATABASES = {"default": conf.database(env, "scaling_gateway")}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-CACHES = conf.cache(env, "gateway")
-
-AUTH_PASSWORD_VALIDATORS = conf.AUTH_PASSWORD_VALIDATORS
-
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-
-STATIC_URL = "static/"
-STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=conf.var_dir(BASE_DIR) / "static" / "gateway")
-
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
 # Under gunicorn's asgi worker (gateway_project/asgi.py), the threads each worker runs Django on: the
 # same variable, and meaning, as gthread's threads for the other services.
 WSGI_BRIDGE_THREADS = env.int("GUNICORN_THREADS", default=4)
-APPEND_SLASH = False
-SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD = conf.hsts(env)
-SILENCED_SYSTEM_CHECKS = conf.SILENCED_DEPLOY_CHECKS
-
-REST_FRAMEWORK = conf.rest_framework()
-LOGGING = conf.logging_config(env.str("LOG_LEVEL", default="INFO"))
-
-# /metrics (Prometheus) needs no token; it answers only these networks, seen through TRUSTED_PROXIES.
-METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 
 # The status page (/status/, staff only): HAProxy's stats CSV, and each replica's /metrics found through it.
 HAPROXY_STATS_URL = env.str("HAPROXY_STATS_URL", default="http://127.0.0.1:8404/stats;csv")

@@ -1,15 +1,11 @@
-"""Test overlay: only what makes tests faster or self-contained."""
+"""Test overlay: only what makes tests faster or self-contained (svc_common.settings.testing)."""
 
-import os
+from svc_common.settings.testing import use_test_environment
 
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-that-is-long-enough-to-pass-the-check-0123456789")
-
-os.environ.setdefault("SERVICE_AUTH_TOKEN", "test-service-credential")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+use_test_environment(redis_db=9)
 
 from .settings import *  # noqa: E402,F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
-# No collectstatic before tests: WhiteNoise serves nothing rather than warn about a missing folder.
-STATIC_ROOT = None
+# isort: split
+# The overlay's settings last, over the project's.
+from svc_common.settings.testing import *  # noqa: E402,F403

@@ -117,7 +117,7 @@ def env_reads(path: Path) -> tuple[list[EnvRead], list[str]]:
 
 def settings_sources(project: str, root: Path = ROOT) -> list[Path]:
     """The files whose environment reads a project's replicas depend on."""
-    shared = sorted((root / "libs" / "svc_common" / "src" / "svc_common").glob("*.py"))
+    shared = sorted((root / "libs" / "svc_common" / "src" / "svc_common").rglob("*.py"))
     return [root / project / project / "settings.py", *shared]
 
 

@@ -1,6 +1,4 @@
-"""Settings helpers every project's env-driven settings module calls, so the three cannot drift."""
-
-from pathlib import Path
+"""How each shared setting is read from the environment: the helpers of svc_common.settings."""
 
 import environ
 
@@ -19,37 +17,6 @@ def secret_key(env: environ.Env, debug: bool) -> str:
             f"DJANGO_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters when DEBUG is off."
         )
     return key
-
-
-# Deploy checks silenced on purpose (README, "Security"): TLS ends at the edge proxy, which redirects
-# HTTP to HTTPS; replicas speak plain HTTP to it and to its health checks. HSTS preload is opt-in.
-SILENCED_DEPLOY_CHECKS = ["security.W008", "security.W021"]
-
-
-# The admin's templates (app directories) and Django's default password rules, the same in every project.
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ],
-        },
-    },
-]
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": f"django.contrib.auth.password_validation.{name}"}
-    for name in (
-        "UserAttributeSimilarityValidator",
-        "MinimumLengthValidator",
-        "CommonPasswordValidator",
-        "NumericPasswordValidator",
-    )
-]
 
 
 def service_credentials(env: environ.Env) -> tuple[str, list[str]]:
@@ -161,8 +128,3 @@ def logging_config(level: str) -> dict:
             "httpcore": {"level": "WARNING"},
         },
     }
-
-
-def var_dir(base_dir: Path) -> Path:
-    """The git-ignored folder for runtime files at the repository root."""
-    return base_dir.parent / "var"
