@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from svc_common.invalidation import InvalidatingQuerySet
+from svc_common.models import AbstractIdempotencyRecord
 
 
 class ProductQuerySet(InvalidatingQuerySet, models.QuerySet):
@@ -33,18 +34,5 @@ class Product(models.Model):
         return f"{self.name} ({self.sku})"
 
 
-class IdempotencyRecord(models.Model):
-    """The outcome of a write sent with an Idempotency-Key, kept to replay it (svc_common.idempotency)."""
-
-    scope = models.CharField(max_length=64)
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="products_idempotency_scope_key")]
-
-    def __str__(self) -> str:
-        return f"{self.scope} {self.key}"
+class IdempotencyRecord(AbstractIdempotencyRecord):
+    """Keyed writes of this service, replayed for IDEMPOTENCY_KEY_TTL_SECONDS."""

@@ -4,6 +4,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 
 from svc_common.invalidation import InvalidatingQuerySet
+from svc_common.models import AbstractIdempotencyRecord
 
 
 class UserProfileQuerySet(InvalidatingQuerySet, models.QuerySet):
@@ -27,18 +28,5 @@ class UserProfile(models.Model):
         return self.username
 
 
-class IdempotencyRecord(models.Model):
-    """The outcome of a write sent with an Idempotency-Key, kept to replay it (svc_common.idempotency)."""
-
-    scope = models.CharField(max_length=64)
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="users_idempotency_scope_key")]
-
-    def __str__(self) -> str:
-        return f"{self.scope} {self.key}"
+class IdempotencyRecord(AbstractIdempotencyRecord):
+    """Keyed writes of this service, replayed for IDEMPOTENCY_KEY_TTL_SECONDS."""

@@ -1,4 +1,4 @@
-"""App config: svc_common ships management commands, never models."""
+"""App config: svc_common ships management commands and abstract models, never a table of its own."""
 
 from django.apps import AppConfig
 
