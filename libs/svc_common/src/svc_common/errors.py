@@ -6,9 +6,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 
-from .exceptions import PayloadTooLarge
+from .exceptions import DatabaseUnavailable, PayloadTooLarge
 
 logger = logging.getLogger("svc_common.errors")
 
@@ -38,6 +39,10 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return PayloadTooLarge()
     if isinstance(exc, SuspiciousOperation):
         return exceptions.ValidationError("The request was rejected as suspicious.")
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # Refused or dropped connections (a restarting PostgreSQL): the client may retry, so say when.
+        logger.warning("Database unavailable: %s", exc)
+        return DatabaseUnavailable()
     return None
 
 

@@ -30,3 +30,11 @@ class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
     default_detail = "The service is temporarily unavailable."
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database refused or dropped the connection (say, PostgreSQL restarting): retry shortly, not a 500."""
+
+    default_code = "database_unavailable"
+    default_detail = "The database is unavailable; retry shortly."
+    wait = 1

@@ -1,6 +1,8 @@
 """Django's handler404/handler500 in the shared error shape."""
 
-from .errors import error_response, server_error_response
+import sys
+
+from .errors import api_exception_response, as_api_exception, error_response, server_error_response
 
 
 def not_found(request, exception=None):
@@ -9,8 +11,10 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    """handler500: generic; the traceback is in the log."""
-    return server_error_response()
+    """handler500, for errors raised outside views (in a middleware): a database outage is a 503 there too;
+    anything else the generic 500, its traceback in the log."""
+    api_exc = as_api_exception(sys.exc_info()[1] or Exception())
+    return api_exception_response(api_exc) if api_exc is not None else server_error_response()
 
 
 def bad_request(request, exception=None):
