@@ -47,6 +47,8 @@ def render(replicas: dict[str, list[int]], *, server_maxconn: int | None = None)
         "PRODUCTS_PORT": str(SERVICES["products"].public_port),
         "STATS_PORT": str(config.stats_port()),
         **{f"{name.upper()}_SERVERS": server_lines(name, indexes) for name, indexes in replicas.items()},
+        # The panic-routing backends (be_*_live) route to the same replicas, checked for liveness only.
+        **{f"{name.upper()}_LIVE_SERVERS": server_lines(name, indexes) for name, indexes in replicas.items()},
     }
     return fill(TEMPLATE.read_text(), values)
 
@@ -93,17 +95,19 @@ def render_for_dns(
         ]
     )
 
-    def host(service_name: str) -> str:
+    def host(service_name: str, *, live: bool) -> str:
         if target == "k8s":
             # HAProxy's resolver ignores resolv.conf search domains: name the headless Service in full.
-            return f"{service_name}.{namespace}.svc.{cluster_domain}"
+            # The panic-routing backends resolve <service>-live, a headless Service that also lists the
+            # pods that are not ready (publishNotReadyAddresses); Docker's DNS lists every running container.
+            return f"{service_name}{'-live' if live else ''}.{namespace}.svc.{cluster_domain}"
         return service_name
 
-    def templates(service_name: str) -> str:
+    def templates(service_name: str, *, live: bool = False) -> str:
         # init-addr none: start (and pass `haproxy -c`) before any replica exists; slots fill as DNS answers.
         return (
-            f"    server-template {service_name}- {slots} {host(service_name)}:{CONTAINER_APP_PORT} check"
-            f" resolvers {resolver} resolve-prefer ipv4 init-addr none"
+            f"    server-template {service_name}- {slots} {host(service_name, live=live)}:{CONTAINER_APP_PORT}"
+            f" check resolvers {resolver} resolve-prefer ipv4 init-addr none"
         )
 
     values = {
@@ -121,6 +125,7 @@ def render_for_dns(
         "PRODUCTS_PORT": str(SERVICES["products"].default_port),
         "STATS_PORT": "8404",
         **{f"{name.upper()}_SERVERS": templates(name) for name in SERVICES},
+        **{f"{name.upper()}_LIVE_SERVERS": templates(name, live=True) for name in SERVICES},
     }
     return fill(TEMPLATE.read_text(), values)
 

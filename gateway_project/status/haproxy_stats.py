@@ -9,6 +9,8 @@ import httpx
 from django.conf import settings
 
 SUMMARY_ROWS = frozenset({"FRONTEND", "BACKEND"})
+# be_<tier>_live, a tier's panic-routing backend, lists the same replicas again (haproxy.cfg.template).
+PANIC_ROUTING_SUFFIX = "_live"
 
 
 @dataclass(frozen=True)
@@ -52,5 +54,7 @@ def server_rows() -> list[ServerRow]:
             last_change_seconds=_int(row.get("lastchg", "")),
         )
         for row in rows
-        if row.get("svname") not in SUMMARY_ROWS and row.get("pxname", "").startswith("be_")
+        if row.get("svname") not in SUMMARY_ROWS
+        and row.get("pxname", "").startswith("be_")
+        and not row["pxname"].endswith(PANIC_ROUTING_SUFFIX)
     ]

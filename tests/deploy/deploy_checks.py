@@ -350,7 +350,8 @@ def compose_reference_problems(compose_file: Path = COMPOSE_FILE, haproxy_cfg: P
                 f"HAProxy {ref.backend} uses port {ref.port} of '{ref.host}', whose gunicorn binds {bind_port}"
             )
         expected_backend = f"be_{tier_of.get(ref.host)}"
-        if ref.backend != expected_backend:
+        # be_<tier>_live: the tier's panic-routing backend, the same replicas checked for liveness only.
+        if ref.backend.removesuffix("_live") != expected_backend:
             problems.append(f"HAProxy {ref.backend} points at '{ref.host}', a {tier_of.get(ref.host)} service")
     referenced = {ref.host for ref in haproxy_server_refs(text)}
     for name, tier in tier_of.items():

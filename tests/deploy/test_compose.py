@@ -154,7 +154,10 @@ def test_a_wrong_replica_port_in_haproxy_is_caught(compose_copy: Path):
 
     problems = checks.compose_reference_problems(compose_copy / "docker-compose.yml", config)
 
-    assert problems == ["HAProxy be_products uses port 8080 of 'products', whose gunicorn binds 8000"]
+    assert problems == [
+        f"HAProxy {backend} uses port 8080 of 'products', whose gunicorn binds 8000"
+        for backend in ("be_products", "be_products_live")
+    ]
 
 
 def test_a_wrong_upstream_port_for_the_gateway_is_caught(compose_copy: Path):

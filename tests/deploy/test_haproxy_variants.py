@@ -65,7 +65,8 @@ def test_local_variant_passes_haproxy_check(count, local_env: Path, tmp_path: Pa
     )
 
     assert_haproxy_accepts(result)
-    assert len(re.findall(r"^\s+server users-\d+ 127\.0\.0\.1:\d+ check$", path.read_text(), re.MULTILINE)) == count
+    # Each replica twice: in be_users and in be_users_live, its panic-routing backend.
+    assert len(re.findall(r"^\s+server users-\d+ 127\.0\.0\.1:\d+ check$", path.read_text(), re.MULTILINE)) == 2 * count
 
 
 @pytest.mark.parametrize("path", [COMPOSE_HAPROXY, K8S_HAPROXY], ids=["compose", "k8s"])
@@ -74,7 +75,8 @@ def test_dns_variant_passes_haproxy_check_before_any_replica_resolves(path: Path
 
     assert_haproxy_accepts(result)
     templates = [line for line in path.read_text().splitlines() if "server-template" in line]
-    assert len(templates) == 3 and all("init-addr none" in line and " resolvers " in line for line in templates)
+    # One per backend: be_<tier> and its panic-routing twin be_<tier>_live.
+    assert len(templates) == 6 and all("init-addr none" in line and " resolvers " in line for line in templates)
 
 
 def test_compose_variant_uses_dockers_dns_and_k8s_variant_the_cluster_dns():

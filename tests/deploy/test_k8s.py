@@ -183,7 +183,10 @@ def test_a_renamed_service_is_caught(k8s_copy: Path):
 
     problems = checks.k8s_reference_problems(k8s_copy)
 
-    assert problems == ["HAProxy be_products resolves Service 'products', which does not exist"]
+    assert problems == [
+        "HAProxy be_products resolves Service 'products', which does not exist",
+        "HAProxy be_products_live resolves Service 'products-live', which does not exist",
+    ]
 
 
 def test_a_wrong_container_port_is_caught(k8s_copy: Path):
@@ -193,7 +196,8 @@ def test_a_wrong_container_port_is_caught(k8s_copy: Path):
     problems = checks.k8s_reference_problems(k8s_copy)
 
     assert problems == [
-        "HAProxy be_users connects to port 8000; Deployment/users listens on 8080 and GUNICORN_BIND says 8000"
+        f"HAProxy {backend} connects to port 8000; Deployment/users listens on 8080 and GUNICORN_BIND says 8000"
+        for backend in ("be_users", "be_users_live")
     ]
 
 
@@ -203,7 +207,7 @@ def test_a_namespace_changed_without_re_rendering_haproxy_is_caught(k8s_copy: Pa
 
     problems = checks.k8s_reference_problems(k8s_copy)
 
-    assert len(problems) == 3
+    assert len(problems) == 6  # three tiers, each with its panic-routing twin
     assert all("resolves namespace 'scaling', kustomize uses 'shop'" in problem for problem in problems)
 
 

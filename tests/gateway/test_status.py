@@ -33,6 +33,7 @@ def stats_csv(services):
             f"be_users,users-1,UP,{users_address},57,2,L7OK,200,340",
             "be_products,products-9,DOWN,127.0.0.1:1,31,0,L4CON,Connection refused,4",
             "be_users,BACKEND,UP,,88,2,,,340",
+            f"be_users_live,users-1,UP,{users_address},0,0,L7OK,200,340",
             "",
         ]
     ).encode()
@@ -91,6 +92,7 @@ def test_staff_see_every_replica_with_its_haproxy_state_and_its_own_metrics(staf
         "products products-9 127.0.0.1:1 DOWN L4CON Connection refused 31 0 4 s no /metrics answer"
     )
     assert 'data-replica="FRONTEND"' not in html and 'data-replica="BACKEND"' not in html
+    assert html.count('data-replica="users-1"') == 1  # not again for be_users_live, its panic-routing twin
 
 
 def test_without_haproxy_the_page_says_why_and_shows_this_replica(staff, settings):
