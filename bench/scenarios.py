@@ -157,9 +157,9 @@ def ours_cache_hit(ctx: Context) -> None:
 def _paired_with_floor(ctx: Context, ours: Target) -> None:
     """g. The floor and our cache hit back to back, taking turns, at the ratio's concurrency.
 
-    The two sweeps run minutes apart, and a shared machine's speed drifts in between: in one run the floor
-    lost 40% to a busy neighbour and the ratio read 0.76 instead of about 0.55. Runs that follow each other
-    see the same machine, so the floor verdict is the median of these pairs' ratios.
+    The two sweeps run minutes apart, and a shared machine's speed drifts in between by more than the margin
+    being judged (docs/benchmark.md, "The verdicts"). Runs that follow each other see the same machine, so
+    the floor verdict is the median of these pairs' ratios.
     """
     concurrency = ctx.plan.ratio_concurrency
     with systems.floor(ctx.supervisor) as floor:

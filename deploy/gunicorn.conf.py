@@ -1,17 +1,17 @@
 """gunicorn settings shared by every project and replica (local, compose and Kubernetes alike).
 
-Chosen by measurement on the 2-core bench machine (wrk through HAProxy, cache hits of the aggregate):
+Chosen by measurement on the 2-core bench machine; the figures are in docs/benchmark.md, "Settings
+chosen by measurement":
 - gthread, not sync: sync workers close every connection, so HAProxy would open one per request;
-  gthread keeps client and HAProxy connections alive, and its threads let a gateway worker wait on
-  upstream calls (a cache miss) without blocking the whole worker.
-- 4 threads: 1, 2 and 4 threads per gateway worker gave 1,432, 1,827 and 1,824 2xx/s on hits (one
-  thread idles through each Redis round trip); of 2 and 4, 4 because a cache miss spends most of its
-  time waiting on the services, and a waiting thread costs no CPU.
+  gthread keeps client and HAProxy connections alive, and its threads let a worker wait on upstream
+  calls (a cache miss) without blocking the whole worker.
+- 4 threads: one thread idles through each Redis round trip, so 1 served fewer cache hits than 2 or 4,
+  which served as many; of 2 and 4, 4 because a cache miss spends most of its time waiting on the
+  services, and a waiting thread costs no CPU.
 - One worker per replica: replicas are the unit of scaling, so a replica should cost one core at most.
-- asgi for the gateway: on a cache hit, gthread's own loop cost more CPU than the answer. gunicorn's
-  asgi worker served a trivial answer at about 16,500 req/s against gthread's 3,100, and the gateway's
-  cache hits @64 rose from about 2,200 to 5,300 2xx/s (0.99x-1.05x the gthread Django floor, from 0.53x).
-  Django still runs on 4 threads per worker behind it (gateway_project/wsgi_bridge.py).
+- asgi for the gateway: on a cache hit, gthread's own loop cost more CPU than the answer, so the gateway
+  answers hits on the asgi worker's event loop; Django still runs on 4 threads per worker behind it
+  (gateway_project/wsgi_bridge.py).
 """
 
 import os
