@@ -708,6 +708,33 @@ def shellcheck_binary() -> str | None:
     return shutil.which("shellcheck") or _venv_tool("shellcheck")
 
 
+SHELL_SHEBANG = re.compile(rb"^#!\S*(/| )(sh|bash|dash)\b")
+
+
+def repository_files(root: Path = ROOT) -> list[Path]:
+    """Every file of the checkout: tracked, or new and not ignored (git's view, so no venv or var/)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return sorted(root / name for name in listed.decode().split("\0") if name and (root / name).is_file())
+
+
+def shell_scripts(root: Path = ROOT) -> list[Path]:
+    """The repository's shell scripts: *.sh, and any file whose first line runs sh or bash."""
+
+    def is_shell(path: Path) -> bool:
+        if path.suffix == ".sh":
+            return True
+        with path.open("rb") as handle:
+            return bool(SHELL_SHEBANG.match(handle.readline()))
+
+    return [path for path in repository_files(root) if is_shell(path)]
+
+
 def _venv_tool(name: str) -> str | None:
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.exists() else None

@@ -1,4 +1,4 @@
-"""Linters: yamllint on every YAML file we ship, hadolint on the Dockerfile, ShellCheck on the entry point."""
+"""Linters: yamllint on every YAML file we ship, hadolint on the Dockerfile, ShellCheck on every shell script."""
 
 import subprocess
 from pathlib import Path
@@ -66,8 +66,28 @@ def test_hadolint_catches_cd_used_instead_of_workdir(tmp_path: Path):
     assert "DL3003" in result.stdout
 
 
-def test_entrypoint_is_shellcheck_clean():
-    result = run_tool(checks.shellcheck_binary(), str(ENTRYPOINT))
+SHELL_SCRIPTS = checks.shell_scripts()
+
+
+def test_every_shell_script_is_found_by_name_or_by_its_first_line():
+    names = {str(path.relative_to(checks.ROOT)) for path in SHELL_SCRIPTS}
+
+    assert {"manage_all.sh", "deploy/docker/entrypoint.sh", "deploy/docker/collectstatic.sh", ".ci/run"} <= names
+
+
+def test_a_script_is_recognised_by_its_shebang_and_other_files_are_not(tmp_path: Path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "run").write_text("#!/usr/bin/env bash\necho hi\n")
+    (tmp_path / "tool").write_text("#!/bin/sh\necho hi\n")
+    (tmp_path / "script.py").write_text("#!/usr/bin/env python3\nprint('hi')\n")
+    (tmp_path / "notes.txt").write_text("bash is a shell\n")
+
+    assert [path.name for path in checks.shell_scripts(tmp_path)] == ["run", "tool"]
+
+
+@pytest.mark.parametrize("path", SHELL_SCRIPTS, ids=lambda path: str(path.relative_to(checks.ROOT)))
+def test_shell_script_is_shellcheck_clean(path: Path):
+    result = run_tool(checks.shellcheck_binary(), str(path))
 
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -1,9 +1,11 @@
-"""ruff, flake8-bandit's security rules (S) included, is clean on the whole repository and its formatter has
-nothing to change (config: ruff.toml)."""
+"""ruff, flake8-bandit's security rules (S) included, is clean on the whole repository, bench/ and the seed's
+code too, and its formatter has nothing to change (config: ruff.toml, bench/ruff.toml)."""
 
 import subprocess
 import sys
 from pathlib import Path
+
+import deploy_checks as checks
 
 ROOT = Path(__file__).resolve().parents[2]
 RUFF = Path(sys.executable).with_name("ruff")
@@ -49,3 +51,27 @@ def test_tests_may_hold_throwaway_passwords_but_never_run_a_shell():
 
     assert "S602" in rules
     assert "S105" not in rules
+
+
+def test_every_python_file_in_the_repository_is_linted():
+    listed = subprocess.run(
+        [str(RUFF), "check", "--no-cache", "--show-files", "."], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    linted = {Path(line.strip()) for line in listed.stdout.splitlines() if line.strip().endswith(".py")}
+    python_files = {path for path in checks.repository_files() if path.suffix == ".py"}
+
+    assert python_files - linted == set()
+    assert ROOT / "bench" / "seed" / "gateway.py" in linted
+
+
+def test_the_benchmark_harness_gets_the_security_rules():
+    assert {"S105", "S602"} <= flagged_rules("bench/example.py")
+
+
+def test_the_seed_keeps_only_its_missing_timeouts_out_of_the_security_rules():
+    seed = 'import requests\n\nrequests.get("http://localhost:5001/user/1")\n'
+    result = ruff_check("--stdin-filename", "bench/seed/gateway.py", "-", stdin=INSECURE + seed)
+    rules = {line.split(" ")[1] for line in result.stdout.splitlines() if line.startswith("bench/seed/gateway.py")}
+
+    assert "S113" not in rules
+    assert {"S105", "S602"} <= rules
