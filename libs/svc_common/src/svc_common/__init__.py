@@ -1,1 +1,1 @@
-"""Code shared by the user, product and gateway Django projects (no models)."""
+"""Code shared by the user, product and gateway Django projects (abstract models only, no tables)."""
