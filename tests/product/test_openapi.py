@@ -90,5 +90,17 @@ def test_writes_and_reads_answer_with_the_output_shape_and_errors_with_the_error
 def test_the_list_documents_its_filters_and_bounded_pages(schema):
     parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/products/"]["get"]["parameters"]}
 
-    assert set(parameters) == {"max_price", "min_price", "ordering", "page", "page_size", "search", "sku"}
+    assert set(parameters) == {"cursor", "max_price", "min_price", "ordering", "page", "page_size", "search", "sku"}
     assert parameters["page_size"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert parameters["ordering"]["enum"] == [
+        "id", "-id", "name", "-name", "price", "-price", "stock", "-stock", "created_at", "-created_at", "updated_at",
+        "-updated_at",
+    ]  # fmt: skip
+    assert parameters["search"] == {"type": "string", "minLength": 3}
+
+
+def test_a_list_page_may_lack_a_count_a_cursor_page_has_none(schema):
+    page = schema["components"]["schemas"]["PaginatedProductOutputList"]
+
+    assert page["required"] == ["results"]
+    assert set(page["properties"]) == {"count", "count_estimated", "next", "previous", "results"}

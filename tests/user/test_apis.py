@@ -198,3 +198,23 @@ def test_browsable_api_renders_html_for_browsers(api_client, make_user):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert b"User List" in response.content
+
+
+def test_ordering_by_a_unique_field_pages_by_cursor_without_a_tie_breaker(api_client, make_user):
+    for name in ["carol", "alice", "dave", "bob"]:
+        make_user(username=name)
+
+    first = api_client.get("/api/users/?ordering=-username&page_size=3&cursor=").json()
+    second = api_client.get(first["next"]).json()
+
+    assert [u["username"] for u in first["results"]] == ["dave", "carol", "bob"]
+    assert [u["username"] for u in second["results"]] == ["alice"]
+    assert second["next"] is None
+
+
+@pytest.mark.parametrize("search", ["al", "@.x", "a b"])
+def test_a_search_term_without_three_letters_or_digits_in_a_row_is_a_400(api_client, search):
+    response = api_client.get("/api/users/", {"search": search})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["detail"] == {"search": ["Each search term needs 3 letters or digits in a row."]}

@@ -109,4 +109,14 @@ def test_the_page_parameters_state_their_bounds(schema):
 
     assert parameters["page"] == {"type": "integer", "minimum": 1}
     assert parameters["page_size"] == {"type": "integer", "minimum": 1, "maximum": 100}
-    assert set(parameters) == {"email", "ordering", "page", "page_size", "search", "username"}
+    assert set(parameters) == {"cursor", "email", "ordering", "page", "page_size", "search", "username"}
+
+
+def test_orderings_are_the_indexed_ones_and_a_search_needs_three_characters(schema):
+    parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/users/"]["get"]["parameters"]}
+
+    assert parameters["ordering"]["enum"] == [
+        "id", "-id", "username", "-username", "email", "-email", "created_at", "-created_at", "updated_at", "-updated_at"
+    ]  # fmt: skip
+    assert parameters["search"] == {"type": "string", "minLength": 3}
+    assert parameters["cursor"] == {"type": "string"}

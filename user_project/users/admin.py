@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from svc_common.pagination import EstimatedCountPaginator
+
 from .models import UserProfile
 
 
@@ -11,3 +13,6 @@ class UserProfileAdmin(admin.ModelAdmin):
     search_fields = ["username", "email", "full_name"]
     readonly_fields = ["created_at", "updated_at"]
     ordering = ["id"]
+    # No COUNT(*) of a large table on every page (svc_common.pagination).
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
+from django.db.models.functions import Upper
 
 from svc_common.invalidation import InvalidatingQuerySet
 from svc_common.models import AbstractIdempotencyRecord
@@ -23,6 +24,15 @@ class UserProfile(models.Model):
     class Meta:
         ordering = ["id"]
         verbose_name = "user profile"
+        # One btree per filter and ordering of the API, id last as the tie-breaker where the field is not
+        # unique (svc_common.filters); username and email order by their unique indexes. The trigram indexes
+        # that serve ?search= are PostgreSQL-only, so they live in migration 0003 alone.
+        indexes = [
+            models.Index(Upper("username"), name="userprofile_username_upper"),
+            models.Index(Upper("email"), name="userprofile_email_upper"),
+            models.Index(fields=["created_at", "id"], name="userprofile_created_at_id"),
+            models.Index(fields=["updated_at", "id"], name="userprofile_updated_at_id"),
+        ]
 
     def __str__(self) -> str:
         return self.username

@@ -38,3 +38,11 @@ class DatabaseUnavailable(ServiceUnavailable):
     default_code = "database_unavailable"
     default_detail = "The database is unavailable; retry shortly."
     wait = 1
+
+
+class PageTooDeep(APIException):
+    """A page number past the rows that page numbers reach (svc_common.pagination): OFFSET would scan them all."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "page_too_deep"
+    default_detail = "Page numbers reach only the first rows of a list; follow `next` (a cursor) to read further."

@@ -39,7 +39,8 @@ IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 
 def named(app: str, base_dir: Path) -> tuple[list[str], dict, dict, environ.Path, str]:
     """(INSTALLED_APPS, DATABASES, CACHES, STATIC_ROOT, IDEMPOTENCY_RECORD_MODEL) of the service whose
     domain app is `app` (and whose project directory is `base_dir`): all named after the app."""
-    apps = [*INSTALLED_APPS, "django_filters", "drf_spectacular", "svc_common", app]
+    # django.contrib.postgres: the trigram indexes of the services' searches (migrations 0003).
+    apps = [*INSTALLED_APPS, "django.contrib.postgres", "django_filters", "drf_spectacular", "svc_common", app]
     return (apps, *storage(app, base_dir), f"{app}.IdempotencyRecord")
 
 
