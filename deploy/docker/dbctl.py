@@ -50,6 +50,11 @@ def pending_migrations() -> list[str]:
     return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
 
 
+def try_migrate_lock(cursor) -> bool:
+    cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
+    return cursor.fetchone()[0]
+
+
 def migrate_locked() -> None:
     """manage.py migrate, one runner at a time: PostgreSQL runs serialize on a session advisory lock."""
     lock_connection = None
@@ -57,11 +62,14 @@ def migrate_locked() -> None:
         # A second session holds the lock, so migrate's own transactions cannot release it early.
         lock_connection = connections.create_connection(DEFAULT_DB_ALIAS)
         lock_connection.ensure_connection()
+        # Polled, not a blocking pg_advisory_lock(): a session blocked in a statement holds a snapshot, and
+        # the other runner's CREATE INDEX CONCURRENTLY (migrations 0003) waits for every snapshot to end,
+        # so the two would wait on each other forever (PostgreSQL's deadlock detector sees no cycle).
         with lock_connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
-            if not cursor.fetchone()[0]:
+            if not try_migrate_lock(cursor):
                 logger.info("another migrate holds the lock; waiting for it")
-                cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
+                while not try_migrate_lock(cursor):
+                    time.sleep(POLL_INTERVAL)
     try:
         pending = pending_migrations()
         if not pending:
