@@ -9,24 +9,20 @@ chosen by measurement":
   which served as many; of 2 and 4, 4 because a cache miss spends most of its time waiting on the
   services, and a waiting thread costs no CPU.
 - One worker per replica: replicas are the unit of scaling, so a replica should cost one core at most.
-- asgi for the gateway: on a cache hit, gthread's own loop cost more CPU than the answer, so the gateway
-  answers hits on the asgi worker's event loop; Django still runs on 4 threads per worker behind it
-  (gateway_project/wsgi_bridge.py).
+- asgi for the gateway, on uvicorn's worker (gateway_project/worker.py): its access step, cache hits and
+  aggregate fetches run on the event loop, where they cost far less CPU than on a thread; Django runs on
+  GUNICORN_THREADS threads behind it (a2wsgi).
 """
 
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# "asgi" for the gateway (gateway_project/asgi.py): its page-cache hits are answered on the event loop,
-# and Django runs on GUNICORN_THREADS threads of the app's own, so the threads setting stays 1 there.
+# "asgi" for the gateway (gateway_project/asgi.py): the uvicorn worker runs its access step on the event loop,
+# and Django on GUNICORN_THREADS threads of the application's own, so gunicorn's threads setting stays 1 there.
 interface = os.environ.get("GUNICORN_INTERFACE", "wsgi")
-# svc_common's asgi worker is gunicorn's, closing idle keep-alive connections on shutdown as gthread does.
-worker_class = "svc_common.asgi_worker.ASGIWorker" if interface == "asgi" else "gthread"
+worker_class = "gateway_project.worker.GatewayWorker" if interface == "asgi" else "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", "1"))
 threads = 1 if interface == "asgi" else int(os.environ.get("GUNICORN_THREADS", "4"))
-# The bridge's lifespan shutdown waits for Django's running requests: a failure there must be loud.
-asgi_lifespan = "on"
-asgi_loop = "asyncio"
 # Longer than HAProxy's idle keep-alive so the proxy closes idle connections first, never us.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -37,7 +37,7 @@ project_for() {
 }
 
 # Which entry point gunicorn serves; deploy/gunicorn.conf.py picks the worker class from it. The
-# gateway answers page-cache hits on the asgi worker's event loop (gateway_project/asgi.py).
+# gateway runs its access step on the uvicorn worker's event loop (gateway_project/asgi.py).
 interface_for() {
   case "$1" in
     gateway) echo "asgi" ;;

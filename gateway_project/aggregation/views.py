@@ -1,8 +1,15 @@
-"""GET /api/<user_id>/<product_id>/: one user and one product in one answer."""
+"""GET /api/<user_id>/<product_id>/: one user and one product in one answer.
 
-from django.http import JsonResponse
+A JSON client's aggregate is served on the event loop (access.application); this view serves the rest:
+the browsable API, and requests that reached Django without the loop (the test client, runserver).
+"""
 
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from gateway_project.eventloop import run_sync
 from svc_common.exceptions import MethodNotAllowed
+from upstream.clients import call_deadline
 from upstream.headers import upstream_request_headers
 
 from .exceptions import InvalidIdentifier
@@ -17,11 +24,20 @@ def _parse_id(value: str, name: str) -> int:
     return int(value)
 
 
+@csrf_exempt  # token-authenticated, and read-only: a write is a 405, not a CSRF failure
 def user_product(request, user_id: str, product_id: str):
     """Aggregate a user and a product fetched from their services."""
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowed(request.method, ("GET", "HEAD"))
     ids = (_parse_id(user_id, "user_id"), _parse_id(product_id, "product_id"))
-    body, timings = user_product_fetch(user_id=ids[0], product_id=ids[1], headers=upstream_request_headers(request))
+    headers = upstream_request_headers(
+        request.META,
+        request_id=request.request_id,
+        client_id=getattr(request, "client_id", None),
+        host=request.get_host(),
+        scheme=request.scheme,
+    )
+    fetch = user_product_fetch(user_id=ids[0], product_id=ids[1], headers=headers)
+    body, timings = run_sync(fetch, timeout=call_deadline())
     request.upstream_timings = timings
-    return JsonResponse(body)
+    return HttpResponse(body, content_type="application/json")

@@ -26,10 +26,10 @@ class RateLimited(APIException):
     default_code = "rate_limited"
     default_detail = "Too many requests."
 
-    def __init__(self, wait_seconds: float, detail: str | None = None, decision=None):
+    def __init__(self, wait_seconds: float, detail: str | None = None, rate=None):
         super().__init__(detail)
         self.wait = wait_seconds
-        self.decision = decision
+        self.rate = rate  # the limit's state (access.decision.RateState), for the RateLimit headers
 
 
 class RateLimiterUnavailable(RateLimited):

@@ -10,11 +10,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from ratelimit.limiter import forget_token_records, store_token_record
-from ratelimit.policies import parse_rate
-
 from .exceptions import TokenExpired
 from .models import ApiClient, ApiToken
+from .rates import parse_rate
+from .records import forget_token_records, store_token_record
 from .selectors import token_unrevoked_get
 from .tokens import token_generate, token_hash
 

@@ -12,8 +12,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 INSTALLED_APPS = [
     *INSTALLED_APPS,
     "clients",
-    "ratelimit",
-    "pagecache",
+    "access",
     "upstream",
     "aggregation",
     "proxy",
@@ -31,22 +30,23 @@ MIDDLEWARE = [
     "status.rejections.RejectionMetricsMiddleware",
     # Before AccessMiddleware: preflights carry no token, and 401/429 answers need the CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
-    "clients.middleware.AccessMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: every answer it makes, page-cache hits included, passes through all of the above.
+    "access.middleware.AccessMiddleware",
 ]
 
 ROOT_URLCONF = "gateway_project.urls"
 WSGI_APPLICATION = "gateway_project.wsgi.application"
 DATABASES, CACHES, STATIC_ROOT = storage("gateway", BASE_DIR)
 
-# Under gunicorn's asgi worker (gateway_project/asgi.py), the threads each worker runs Django on: the
-# same variable, and meaning, as gthread's threads for the other services.
-WSGI_BRIDGE_THREADS = env.int("GUNICORN_THREADS", default=4)
+# The threads each gateway worker runs Django on, behind its event loop (gateway_project/asgi.py): the same
+# variable, and meaning, as gthread's threads for the other services.
+DJANGO_THREADS = env.int("GUNICORN_THREADS", default=4)
 
 # The status page (/status/, staff only): HAProxy's stats CSV, and each replica's /metrics found through it.
 HAPROXY_STATS_URL = env.str("HAPROXY_STATS_URL", default="http://127.0.0.1:8404/stats;csv")

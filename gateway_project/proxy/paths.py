@@ -3,15 +3,16 @@
 import re
 from urllib.parse import quote
 
+from access.routes import has_encoded_separator
+
 from .exceptions import UnsafePath
 
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$")
-_ENCODED_SEPARATORS = re.compile(r"%(2f|5c|2e|25)", re.IGNORECASE)
 
 
 def upstream_path(service: str, rest: str, raw_path: str) -> str:
     """`/api/<service>/<rest>` with every segment checked: no dot, empty or encoded-slash segments."""
-    if _ENCODED_SEPARATORS.search(raw_path.split("?", 1)[0]):
+    if has_encoded_separator(raw_path.split("?", 1)[0]):
         raise UnsafePath("Encoded separators are not allowed in the path.")
     segments = rest.split("/") if rest else []
     if segments and segments[-1] == "":

@@ -1,70 +1,23 @@
-"""One pooled keep-alive httpx transport per worker process, and the call that maps failures to errors.
+"""The gateway's calls to its upstream services: one pool of keep-alive connections per service and event loop,
+each call timed and counted, transport failures turned into errors that name the service.
 
-Calls go to the transport itself, not through an httpx.Client: the client's request building, auth and
-redirect flow and cookie jar cost the gateway about as much CPU as the HTTP exchange (py-spy, cache
-misses), and an upstream call needs none of them: no redirects, no cookies, explicit timeouts.
+Calls run on the event loop (the gateway's ASGI server's, or eventloop's own outside a server); Django's
+threads reach them through gateway_project.eventloop.run_sync.
 """
 
-import os
-import threading
+import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
-
-import httpx
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from . import metrics
 from .exceptions import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from .http import Pool, ReadTimedOut, Response, StaleConnection, UpstreamHTTPError
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-_lock = threading.Lock()
-_state: dict = {"pid": None, "transport": None, "timeout": None, "pool": None}
-
-
-def _ensure_for_this_process() -> dict:
-    # gunicorn forks workers: sockets and threads must never be shared across processes.
-    if _state["pid"] != os.getpid():
-        with _lock:
-            if _state["pid"] != os.getpid():
-                size = settings.UPSTREAM_POOL_SIZE
-                _state["transport"] = httpx.HTTPTransport(
-                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size), trust_env=False
-                )
-                _state["timeout"] = httpx.Timeout(
-                    connect=settings.UPSTREAM_CONNECT_TIMEOUT,
-                    read=settings.UPSTREAM_READ_TIMEOUT,
-                    write=settings.UPSTREAM_READ_TIMEOUT,
-                    pool=settings.UPSTREAM_CONNECT_TIMEOUT,
-                ).as_dict()
-                _state["pool"] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="upstream")
-                _state["pid"] = os.getpid()
-    return _state
-
-
-def reset_on_setting_change(*, setting: str, **kwargs) -> None:
-    """Tests that override UPSTREAM_* settings get a client built with the new values."""
-    if setting.startswith("UPSTREAM_"):
-        with _lock:
-            _state["pid"] = None
-
-
-def request(method: str, url: str, *, headers: dict | None = None, content: bytes | None = None) -> httpx.Response:
-    """One exchange on the process's pooled transport (explicit timeouts, no redirects), body read."""
-    state = _ensure_for_this_process()
-    outgoing = httpx.Request(method, url, headers=headers, content=content, extensions={"timeout": state["timeout"]})
-    response = state["transport"].handle_request(outgoing)
-    try:
-        response.read()
-    finally:
-        response.close()
-    return response
-
-
-def fan_out_pool() -> ThreadPoolExecutor:
-    """Threads for running upstream calls concurrently."""
-    return _ensure_for_this_process()["pool"]
+_pools: dict[asyncio.AbstractEventLoop, dict[str, tuple[str, Pool]]] = {}
 
 
 def service_url(service: str) -> str:
@@ -72,31 +25,62 @@ def service_url(service: str) -> str:
     return {"users": settings.USERS_SERVICE_URL, "products": settings.PRODUCTS_SERVICE_URL}[service].rstrip("/")
 
 
-def call(service: str, method: str, path: str, **kwargs) -> httpx.Response:
-    """One upstream request, timed and counted; transport failures become 502/504 errors that name the service."""
+def _pool(service: str) -> Pool:
+    """The running loop's pool for a service; a new one when its URL or pool size changed (tests override them)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _pools:
+        for closed in [known for known in _pools if known.is_closed()]:
+            del _pools[closed]
+        _pools[loop] = {}
+    pools = _pools[loop]
+    wanted = f"{service_url(service)}#{settings.UPSTREAM_POOL_SIZE}"
+    known = pools.get(service)
+    if known is None or known[0] != wanted:
+        if known is not None:
+            known[1].close()
+        url = urlsplit(service_url(service))
+        pools[service] = known = (wanted, Pool(url.hostname, url.port or 80, settings.UPSTREAM_POOL_SIZE))
+    return known[1]
+
+
+async def call(
+    service: str, method: str, path: str, *, headers: dict[str, str], content: bytes | None = None
+) -> Response:
+    """One upstream request, timed and counted; failures become 502/504 errors that name the service."""
     started = time.perf_counter()
     try:
-        response = _send(service, method, path, **kwargs)
+        response = await _send(service, method, path, headers, content)
     except UpstreamError as exc:
         metrics.observe(service, started, error_code=exc.default_code)
         raise
-    metrics.observe(service, started, status_code=response.status_code)
+    metrics.observe(service, started, status_code=response.status)
     return response
 
 
-def _send(service: str, method: str, path: str, **kwargs) -> httpx.Response:
+async def _send(service: str, method: str, path: str, headers: dict[str, str], content: bytes | None) -> Response:
+    pool = _pool(service)
+    timeouts = {"connect_timeout": settings.UPSTREAM_CONNECT_TIMEOUT, "read_timeout": settings.UPSTREAM_READ_TIMEOUT}
     try:
         try:
-            return request(method, service_url(service) + path, **kwargs)
-        except httpx.RemoteProtocolError:
-            # A pooled keep-alive connection closed by the peer (say, a reloading HAProxy) just as we
-            # sent on it: RFC 9112 §9.3.1 lets a client replay an idempotent request once.
-            if method not in IDEMPOTENT_METHODS and "Idempotency-Key" not in kwargs.get("headers", {}):
+            return await pool.request(method, path, headers, content, **timeouts)
+        except StaleConnection:
+            # The only replay the gateway makes (RFC 9112 §9.3.1): the request never reached a replica, and
+            # resending it is safe for an idempotent method or a keyed write. HAProxy decides every other retry.
+            if method not in IDEMPOTENT_METHODS and "Idempotency-Key" not in headers:
                 raise
-            return request(method, service_url(service) + path, **kwargs)
-    except httpx.TimeoutException as exc:
-        if isinstance(exc, httpx.ConnectTimeout):
-            raise UpstreamUnavailable(service) from exc
+            return await pool.request(method, path, headers, content, **timeouts)
+    except ReadTimedOut as exc:
         raise UpstreamTimeout(service) from exc
-    except httpx.TransportError as exc:
+    except UpstreamHTTPError as exc:
         raise UpstreamUnavailable(service) from exc
+
+
+def call_deadline() -> float:
+    """How long a Django thread waits for a call it handed to the loop: the call's own timeouts end it first."""
+    return 2 * (settings.UPSTREAM_CONNECT_TIMEOUT + settings.UPSTREAM_READ_TIMEOUT) + 1
+
+
+async def close_pools() -> None:
+    """Close the running loop's idle upstream connections (the ASGI lifespan's shutdown)."""
+    for _, pool in _pools.pop(asyncio.get_running_loop(), {}).values():
+        pool.close()

@@ -19,46 +19,56 @@ HOP_BY_HOP = frozenset(
     }
 )
 NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding", "server", "date", "set-cookie", "x-request-id"}
-FORWARDED_REQUEST_HEADERS = (
-    "Content-Type",
-    "Accept-Language",
-    "If-None-Match",
-    "If-Match",
-    "If-Modified-Since",
-    "If-Unmodified-Since",
-    "Idempotency-Key",
-)
+# Client request headers passed on, with where WSGI keeps each (PEP 3333: Content-Type has no HTTP_ prefix).
+FORWARDED_REQUEST_HEADERS = {
+    "Content-Type": "CONTENT_TYPE",
+    "Accept-Language": "HTTP_ACCEPT_LANGUAGE",
+    "If-None-Match": "HTTP_IF_NONE_MATCH",
+    "If-Match": "HTTP_IF_MATCH",
+    "If-Modified-Since": "HTTP_IF_MODIFIED_SINCE",
+    "If-Unmodified-Since": "HTTP_IF_UNMODIFIED_SINCE",
+    "Idempotency-Key": "HTTP_IDEMPOTENCY_KEY",
+}
 
 
-def upstream_request_headers(request) -> dict:
-    """Headers for an upstream call: a safe subset of the client's plus the forwarding ones."""
+def upstream_request_headers(meta, *, request_id: str, client_id: int | None, host: str, scheme: str) -> dict:
+    """Headers for an upstream call: a safe subset of the client's (from a WSGI environ or Django's META) plus
+    the forwarding ones."""
     headers = {
         "Accept": "application/json",
-        "X-Request-ID": request.request_id,
+        "X-Request-ID": request_id,
         "X-Service-Token": settings.SERVICE_AUTH_TOKEN,
     }
-    client_id = getattr(request, "client_id", None)
     if client_id is not None:
         headers["X-Client-ID"] = str(client_id)
-    for name in FORWARDED_REQUEST_HEADERS:
-        value = request.headers.get(name)
-        if value is not None:
+    for name, key in FORWARDED_REQUEST_HEADERS.items():
+        value = meta.get(key)
+        if value:
             headers[name] = value
-    forwarded_for = request.META.get("HTTP_X_FORWARDED_FOR")
-    ip = client_ip(request)
-    headers["X-Forwarded-For"] = f"{forwarded_for}, {request.META.get('REMOTE_ADDR')}" if forwarded_for else ip
-    headers["X-Forwarded-Host"] = request.get_host()
-    headers["X-Forwarded-Proto"] = request.scheme
+    forwarded_for = meta.get("HTTP_X_FORWARDED_FOR")
+    headers["X-Forwarded-For"] = (
+        f"{forwarded_for}, {meta.get('REMOTE_ADDR')}" if forwarded_for else client_ip(EnvironRequest(meta))
+    )
+    headers["X-Forwarded-Host"] = host
+    headers["X-Forwarded-Proto"] = scheme
     return headers
 
 
-def returned_headers(upstream_headers) -> list[tuple[str, str]]:
+def returned_headers(upstream_headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Upstream response headers a client may see: end-to-end ones only."""
-    named_in_connection = {
-        token.strip().lower() for token in upstream_headers.get("connection", "").split(",") if token.strip()
-    }
+    connection = ",".join(value for name, value in upstream_headers if name.lower() == "connection")
+    named_in_connection = {token.strip().lower() for token in connection.split(",") if token.strip()}
     return [
         (name, value)
-        for name, value in upstream_headers.multi_items()
+        for name, value in upstream_headers
         if name.lower() not in NOT_RETURNED and name.lower() not in named_in_connection
     ]
+
+
+class EnvironRequest:
+    """What svc_common's helpers read of a request (META), from a WSGI environ or Django's META."""
+
+    __slots__ = ("META",)
+
+    def __init__(self, meta):
+        self.META = meta

@@ -114,7 +114,7 @@ def get(url: str) -> int | None:
 
 @pytest.mark.parametrize(
     ("service", "worker_line"),
-    [("users", "Using worker: gthread"), ("gateway", "Using worker: svc_common.asgi_worker.ASGIWorker")],
+    [("users", "Using worker: gthread"), ("gateway", "Using worker: gateway_project.worker.GatewayWorker")],
 )
 def test_serve_migrates_when_asked_then_execs_gunicorn_which_stops_cleanly_on_sigterm(
     database: str, tmp_path: Path, service: str, worker_line: str

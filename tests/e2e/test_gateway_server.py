@@ -1,4 +1,5 @@
-"""The gateway on gunicorn's asgi worker, end to end: hits on the event loop, every other request on Django."""
+"""The gateway on gunicorn's uvicorn worker, end to end: the access step, hits and the aggregate on the event
+loop, every other request on Django behind it."""
 
 import json
 import socket
@@ -14,8 +15,8 @@ def worker_lines(stack, service: str) -> set[str]:
     return lines
 
 
-def test_the_gateway_runs_the_asgi_worker_and_the_services_gthread(stack):
-    assert worker_lines(stack, "gateway") == {"Using worker: svc_common.asgi_worker.ASGIWorker"}
+def test_the_gateway_runs_the_uvicorn_worker_and_the_services_gthread(stack):
+    assert worker_lines(stack, "gateway") == {"Using worker: gateway_project.worker.GatewayWorker"}
     assert worker_lines(stack, "users") == worker_lines(stack, "products") == {"Using worker: gthread"}
 
 
@@ -77,3 +78,35 @@ def test_a_hit_and_a_miss_answer_the_same_body_and_are_each_logged_once(stack):
             if line.startswith("{") and '"request_id": "e2e-asgi-hit-and-miss"' in line
         ]
     assert sorted(logged) == ["HIT", "MISS"]
+
+
+def test_a_head_never_blanks_the_page_another_client_then_gets(stack):
+    path = "/api/products/?page_size=7&ordering=-id"
+    with httpx.Client(base_url=stack.url("gateway"), headers=stack.auth_headers("e2e-head"), timeout=10) as first:
+        head = first.head(path)
+    with httpx.Client(base_url=stack.url("gateway"), headers=stack.auth_headers("e2e-after-head"), timeout=10) as other:
+        get = other.get(path)
+
+    assert (head.status_code, head.content) == (200, b"")
+    assert (get.status_code, get.headers["X-Cache"]) == (200, "HIT")
+    assert int(get.headers["Content-Length"]) == len(get.content) == int(head.headers["Content-Length"])
+    assert len(get.json()["results"]) == 7
+
+
+def test_an_encoded_slash_in_a_proxied_path_is_refused_by_the_gateway_replicas(stack):
+    with stack.client() as gateway:
+        cached = gateway.get("/api/users/1/")
+        refused = gateway.get("/api/users/1%2F")
+
+    assert cached.status_code == 200
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "unsafe_path"
+
+
+def test_a_trailing_encoded_newline_is_a_404_not_the_aggregate(stack):
+    with stack.client() as gateway:
+        gateway.get("/api/1/1/")
+        response = gateway.get("/api/1/1/%0A")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

@@ -1,12 +1,24 @@
-"""The gateway runs in-process; the user and product services it calls are real gunicorn processes."""
+"""The gateway runs in-process; the user and product services it calls are real gunicorn processes.
+
+A request to the gateway is served one of two ways, and the `served_by` fixture runs a test both ways:
+- "event loop": through the ASGI application a worker serves (access.application), as uvicorn calls it;
+- "django": through Django's test client, with no event loop in front (AccessMiddleware decides alone).
+Django's threads behind the event loop see only committed data, so those tests use transactional databases.
+"""
+
+import asyncio
 
 import pytest
 from django_redis import get_redis_connection
 
+from django.core.wsgi import get_wsgi_application
 from django.test import Client
 
+from support.asgi_client import AsgiClient, shared_loop
 from support.stack import Stack
 from svc_common.breaker import redis_breaker
+
+WAYS = ("event loop", "django")
 
 
 @pytest.fixture(scope="session")
@@ -48,16 +60,48 @@ def issue_token(db):
     return issue
 
 
+@pytest.fixture(scope="session")
+def application():
+    """The gateway's ASGI application, as gateway_project/asgi.py builds it."""
+    from access.application import GatewayApplication
+
+    application = GatewayApplication(get_wsgi_application(), threads=4)
+    yield application
+    # As at a worker's shutdown: Django's threads close their database connections, so the test database can go.
+    asyncio.run_coroutine_threadsafe(application.shutdown(), shared_loop()).result(10)
+
+
+@pytest.fixture(params=WAYS)
+def served_by(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def client(issue_token):
-    """A test client that authenticates as an unlimited API client."""
+def make_client(served_by, application, transactional_db):
+    """Factory: a client for the way this test serves requests, with default headers (HTTP_AUTHORIZATION=...)."""
+
+    def make(**defaults):
+        return AsgiClient(application, **defaults) if served_by == "event loop" else Client(**defaults)
+
+    return make
+
+
+@pytest.fixture
+def authed(make_client):
+    """Factory: a client that presents this token."""
+    return lambda key, **defaults: make_client(HTTP_AUTHORIZATION=f"Token {key}", **defaults)
+
+
+@pytest.fixture
+def client(issue_token, authed):
+    """A client that authenticates as an unlimited API client."""
     _, key = issue_token("unlimited-tester", unlimited=True)
-    return Client(HTTP_AUTHORIZATION=f"Token {key}")
+    return authed(key)
 
 
 @pytest.fixture
-def anonymous():
-    return Client()
+def anonymous(make_client):
+    return make_client()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """GET /api/<user_id>/<product_id>/ against the real services."""
 
-import threading
+import asyncio
+import json
 
 import pytest
 
@@ -93,19 +94,23 @@ def test_an_upstream_that_never_answers_is_504_naming_it(client, settings, silen
 def test_the_user_and_product_calls_are_in_flight_at_the_same_time(monkeypatch):
     from aggregation import services
 
-    # Each call waits until the other has started: sequential calls would break the barrier.
-    both_started = threading.Barrier(2, timeout=5)
+    # Each call waits until the other has started: sequential calls would never pass the barrier.
+    both_started = asyncio.Barrier(2)
     fetch = services._fetch
 
-    def fetch_once_both_started(service, object_id, headers):
-        both_started.wait()
-        return fetch(service, object_id, headers)
+    async def fetch_once_both_started(service, object_id, headers):
+        await asyncio.wait_for(both_started.wait(), 5)
+        return await fetch(service, object_id, headers)
 
     monkeypatch.setattr(services, "_fetch", fetch_once_both_started)
 
-    body, timings = services.user_product_fetch(
-        user_id=5, product_id=6, headers={"X-Service-Token": "test-service-credential", "Accept": "application/json"}
+    body, timings = asyncio.run(
+        services.user_product_fetch(
+            user_id=5,
+            product_id=6,
+            headers={"X-Service-Token": "test-service-credential", "Accept": "application/json"},
+        )
     )
 
-    assert (body["user"]["id"], body["product"]["id"]) == (5, 6)
+    assert (json.loads(body)["user"]["id"], json.loads(body)["product"]["id"]) == (5, 6)
     assert set(timings) == {"users", "products"}

@@ -17,10 +17,6 @@ from clients.tokens import token_hash
 pytestmark = pytest.mark.django_db
 
 
-def authed(key: str) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Token {key}")
-
-
 def test_a_request_without_a_token_is_401_with_www_authenticate(anonymous):
     response = anonymous.get("/api/1/1/")
 
@@ -36,21 +32,21 @@ def test_a_request_without_a_token_is_401_with_www_authenticate(anonymous):
 
 
 @pytest.mark.parametrize("header", ["Bearer abc", "Token", "Token short", "Token " + "!" * 40, "Basic dXNlcjpwdw=="])
-def test_a_malformed_authorization_header_is_401(header):
-    response = Client(HTTP_AUTHORIZATION=header).get("/api/1/1/")
+def test_a_malformed_authorization_header_is_401(header, make_client):
+    response = make_client(HTTP_AUTHORIZATION=header).get("/api/1/1/")
 
     assert response.status_code == 401
     assert response.json()["error"]["message"] == "Invalid token header."
 
 
-def test_an_unknown_token_is_401():
+def test_an_unknown_token_is_401(authed):
     response = authed("A" * 40).get("/api/1/1/")
 
     assert response.status_code == 401
     assert response.json()["error"] == {"code": "authentication_failed", "message": "Invalid token.", "detail": None}
 
 
-def test_a_valid_token_reaches_the_services(issue_token):
+def test_a_valid_token_reaches_the_services(issue_token, authed):
     _, key = issue_token()
 
     response = authed(key).get("/api/1/1/")
@@ -59,7 +55,7 @@ def test_a_valid_token_reaches_the_services(issue_token):
     assert response.json()["user"]["id"] == 1
 
 
-def test_an_expired_token_is_401_token_expired(issue_token):
+def test_an_expired_token_is_401_token_expired(issue_token, authed):
     _, key = issue_token(ttl=timedelta(milliseconds=1))
 
     response = authed(key).get("/api/1/1/")
@@ -68,7 +64,7 @@ def test_an_expired_token_is_401_token_expired(issue_token):
     assert response.json()["error"] == {"code": "token_expired", "message": "Token has expired.", "detail": None}
 
 
-def test_a_token_that_expires_while_its_record_is_cached_is_401_token_expired(issue_token):
+def test_a_token_that_expires_while_its_record_is_cached_is_401_token_expired(issue_token, authed):
     _, key = issue_token(ttl=timedelta(seconds=1))
     assert authed(key).get("/api/1/1/").status_code == 200
 
@@ -84,7 +80,7 @@ def test_a_token_that_expires_while_its_record_is_cached_is_401_token_expired(is
     assert response.json()["error"]["code"] == "token_expired"
 
 
-def test_token_creation_returns_a_working_token_that_is_stored_only_as_a_hash(anonymous):
+def test_token_creation_returns_a_working_token_that_is_stored_only_as_a_hash(anonymous, authed):
     get_user_model().objects.create_user("alice", password="correct horse battery staple")
 
     response = anonymous.post(
@@ -134,7 +130,7 @@ def test_token_creation_with_json_nested_too_deeply_is_400_not_500(anonymous):
     assert response.json()["error"]["code"] == "parse_error"
 
 
-def test_delete_revokes_the_presented_token_at_once(issue_token):
+def test_delete_revokes_the_presented_token_at_once(issue_token, authed):
     _, key = issue_token()
     assert authed(key).get("/api/1/1/").status_code == 200  # now cached in Redis
 
@@ -146,7 +142,7 @@ def test_delete_revokes_the_presented_token_at_once(issue_token):
     assert ApiToken.objects.get(key_hash=token_hash(key)).revoked_at is not None
 
 
-def test_a_client_may_hold_several_tokens_and_revoking_one_keeps_the_other(issue_token):
+def test_a_client_may_hold_several_tokens_and_revoking_one_keeps_the_other(issue_token, authed):
     _, first = issue_token("multi")
     _, second = issue_token("multi")
 
@@ -156,7 +152,7 @@ def test_a_client_may_hold_several_tokens_and_revoking_one_keeps_the_other(issue
     assert authed(second).get("/api/1/1/").status_code == 200
 
 
-def test_revoking_in_the_admin_makes_the_token_fail(issue_token):
+def test_revoking_in_the_admin_makes_the_token_fail(issue_token, authed):
     _, key = issue_token("victim")
     assert authed(key).get("/api/1/1/").status_code == 200
     admin = Client()

@@ -3,9 +3,6 @@
 import pytest
 
 from django.conf import settings as django_settings
-from django.test import Client
-
-pytestmark = pytest.mark.django_db
 
 ORIGIN = "https://app.example"
 PREFLIGHT = {"HTTP_ORIGIN": ORIGIN, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST"}
@@ -30,15 +27,15 @@ def test_by_default_a_cross_origin_request_gets_no_cors_headers(client):
     assert "origin" not in response.get("Vary", "").lower()
 
 
-def test_by_default_a_preflight_is_not_answered_and_needs_a_token_like_any_api_request():
-    response = Client().options("/api/users/", **PREFLIGHT)
+def test_by_default_a_preflight_is_not_answered_and_needs_a_token_like_any_api_request(anonymous):
+    response = anonymous.options("/api/users/", **PREFLIGHT)
 
     assert response.status_code == 401
     assert cors_headers(response) == {}
 
 
-def test_a_configured_origin_gets_its_preflight_answered_without_a_token(cors_enabled):
-    response = Client().options("/api/users/", HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization", **PREFLIGHT)
+def test_a_configured_origin_gets_its_preflight_answered_without_a_token(cors_enabled, anonymous):
+    response = anonymous.options("/api/users/", HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization", **PREFLIGHT)
 
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == ORIGIN
@@ -47,9 +44,9 @@ def test_a_configured_origin_gets_its_preflight_answered_without_a_token(cors_en
     assert "Access-Control-Allow-Credentials" not in response
 
 
-def test_a_configured_origin_may_read_answers_and_the_rate_limit_headers(cors_enabled, client):
+def test_a_configured_origin_may_read_answers_and_the_rate_limit_headers(cors_enabled, client, anonymous):
     response = client.get("/api/users/1/", HTTP_ORIGIN=ORIGIN)
-    refused = Client().get("/api/users/1/", HTTP_ORIGIN=ORIGIN)
+    refused = anonymous.get("/api/users/1/", HTTP_ORIGIN=ORIGIN)
 
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == ORIGIN
@@ -63,3 +60,21 @@ def test_another_origin_gets_no_cors_headers_even_when_configured(cors_enabled, 
 
     assert response.status_code == 200
     assert cors_headers(response) == {}
+
+
+def test_with_cors_configured_a_preflight_a_miss_and_a_hit_all_carry_the_cors_headers(cors_enabled, client, anonymous):
+    preflight = anonymous.options("/api/4/5/", **PREFLIGHT)
+    miss = client.get("/api/4/5/", HTTP_ORIGIN=ORIGIN)
+    hit = client.get("/api/4/5/", HTTP_ORIGIN=ORIGIN)
+
+    assert (miss["X-Cache"], hit["X-Cache"]) == ("MISS", "HIT")
+    assert preflight["Access-Control-Allow-Origin"] == ORIGIN
+    assert (
+        cors_headers(hit)
+        == cors_headers(miss)
+        == {
+            "access-control-allow-origin": ORIGIN,
+            "access-control-expose-headers": "RateLimit, RateLimit-Policy, Retry-After, X-Request-ID",
+        }
+    )
+    assert hit["Vary"] == miss["Vary"] == "Authorization, Accept-Language, origin"

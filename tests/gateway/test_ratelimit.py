@@ -2,15 +2,9 @@
 
 import pytest
 
-from django.test import Client
-
-from ratelimit.policies import Policy, parse_rate
+from clients.rates import Policy, parse_rate
 
 pytestmark = pytest.mark.django_db
-
-
-def authed(key: str) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Token {key}")
 
 
 def test_rates_parse_into_limits_and_periods():
@@ -19,7 +13,7 @@ def test_rates_parse_into_limits_and_periods():
     assert parse_rate("2/hour") == Policy(2, 3_600_000)
 
 
-def test_a_limited_client_gets_exactly_its_limit_then_429_with_headers(issue_token):
+def test_a_limited_client_gets_exactly_its_limit_then_429_with_headers(issue_token, authed):
     _, key = issue_token("limited", rate="5/minute")
     client = authed(key)
 
@@ -36,7 +30,7 @@ def test_a_limited_client_gets_exactly_its_limit_then_429_with_headers(issue_tok
     assert limited.json()["error"] == {"code": "rate_limited", "message": "Too many requests.", "detail": None}
 
 
-def test_reads_and_writes_are_metered_separately(issue_token, settings):
+def test_reads_and_writes_are_metered_separately(issue_token, settings, authed):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "read": "2/minute", "write": "1/minute"}
     _, key = issue_token("groups")
     client = authed(key)
@@ -48,7 +42,7 @@ def test_reads_and_writes_are_metered_separately(issue_token, settings):
     assert writes == [200, 429]
 
 
-def test_limits_are_per_token_owner_not_global(issue_token):
+def test_limits_are_per_token_owner_not_global(issue_token, authed):
     _, first = issue_token("first", rate="1/minute")
     _, second = issue_token("second", rate="1/minute")
 
@@ -71,7 +65,7 @@ def redis_unreachable(settings):
     settings.CACHES = caches
 
 
-def test_with_redis_unreachable_and_fail_open_requests_pass_unmetered(issue_token, settings):
+def test_with_redis_unreachable_and_fail_open_requests_pass_unmetered(issue_token, settings, authed):
     _, key = issue_token("open", rate="1/minute")
     settings.RATE_LIMIT_FAIL_OPEN = True
     caches = {**settings.CACHES}
@@ -85,7 +79,7 @@ def test_with_redis_unreachable_and_fail_open_requests_pass_unmetered(issue_toke
     assert bad_token.status_code == 401
 
 
-def test_with_redis_unreachable_and_fail_closed_requests_get_429_not_5xx(issue_token, settings):
+def test_with_redis_unreachable_and_fail_closed_requests_get_429_not_5xx(issue_token, settings, authed):
     _, key = issue_token("closed")
     settings.RATE_LIMIT_FAIL_OPEN = False
     caches = {**settings.CACHES}

@@ -3,10 +3,11 @@
 -- KEYS[2]: the rate key for an anonymous caller (per client IP)
 -- KEYS[3]: the page key, or "" when the request is not cacheable
 -- KEYS[4]: the page's fill lock; KEYS[5..]: the invalidation counters the page depends on
--- ARGV[1]: route group; ARGV[2]: default limit; ARGV[3]: default period in ms; ARGV[4]: lock ttl in ms
+-- ARGV[1]: route group; ARGV[2]: default limit; ARGV[3]: default period in ms; ARGV[4]: lock ttl in ms;
+-- ARGV[5]: this request's lock value (unique), so that only this request can release the lock it takes
 -- Reply: {verdict, client, limit, period_ms, remaining, reset_ms, retry_after_ms, page...}
 --   verdict: "ok", "limited", "miss" (no cached token record) or "expired"
---   page: {} | {"hit", etag, content_type, body} | {"fill" or "wait", generations, "miss" or "stale"}
+--   page: {} | {"hit", etag, content_type, body, headers} | {"fill" or "wait", generations, "miss" or "stale"}
 -- Time comes from Redis itself, so every gateway replica shares one clock.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -61,14 +62,15 @@ if KEYS[3] ~= '' then
     generations[#generations + 1] = redis.call('GET', KEYS[i]) or '0'
   end
   local current = table.concat(generations, ',')
-  local entry = redis.call('HMGET', KEYS[3], 'generations', 'etag', 'content_type', 'body')
+  local entry = redis.call('HMGET', KEYS[3], 'generations', 'etag', 'content_type', 'body', 'headers')
   if entry[1] == current then
     reply[8] = 'hit'
     reply[9] = entry[2]
     reply[10] = entry[3]
     reply[11] = entry[4]
+    reply[12] = entry[5] or '[]'
   else
-    local owner = redis.call('SET', KEYS[4], '1', 'NX', 'PX', tonumber(ARGV[4]))
+    local owner = redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', tonumber(ARGV[4]))
     reply[8] = owner and 'fill' or 'wait'
     reply[9] = current
     reply[10] = entry[1] and 'stale' or 'miss'

@@ -1,0 +1,150 @@
+"""The access step on Django's side: carry out the decision the event loop handed over, or decide here.
+
+In a deployment, the ASGI application (access.application) has already run the step on the event loop and
+answered hits there; what reaches Django comes with its decision (HANDED_OVER). This middleware finishes
+what needs Django: a token the database must verify, Redis being down, a 401 or 429 in the error shape, and
+a page to fetch with the view and store. Without the event loop in front (the Django test client,
+runserver) it runs the step itself, and answers hits with the same builders.
+
+It is the innermost middleware, so every response it makes, hits included, passes through the rest.
+"""
+
+import contextvars
+import time
+
+from django.conf import settings
+
+from clients.exceptions import AuthenticationFailed, NotAuthenticated, RateLimited, RateLimiterUnavailable, TokenExpired
+from clients.services import token_authenticate
+from clients.tokens import token_hash
+from gateway_project.eventloop import run_sync
+from svc_common.errors import api_exception_response
+
+from . import pages, step
+from .answers import page_answer, page_headers, rate_limit_headers
+from .decision import Decision, Failure, Verdict
+from .pages import CachedPage
+from .request import AccessRequest
+
+# The decision the event loop made for the request being handed to Django (a2wsgi runs Django in a copy of
+# the loop task's context, so the value travels with the request).
+HANDED_OVER: contextvars.ContextVar[Decision | None] = contextvars.ContextVar("access_decision", default=None)
+FAILURES = {
+    Failure.MISSING: NotAuthenticated,
+    Failure.MALFORMED: lambda: AuthenticationFailed("Invalid token header."),
+    Failure.EXPIRED: TokenExpired,
+}
+
+
+class AccessMiddleware:
+    """See the module docstring."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        started = time.perf_counter()
+        access = AccessRequest.from_django(request)
+        decision = HANDED_OVER.get() or run_sync(step.decide(access))
+        try:
+            decision = self._settle(access, decision)
+        except (NotAuthenticated, RateLimited) as exc:
+            response = api_exception_response(exc)
+            _add(response, rate_limit_headers(getattr(exc, "rate", None)))
+            return response
+        request.client_id = decision.client_id
+        key, _ = step.presented_key(access)
+        request.token_hash = token_hash(key) if key else None
+        request.cache_timing_ms = round((time.perf_counter() - started) * 1000, 2)
+        if decision.verdict is Verdict.HIT:
+            return page_answer(access, decision.page, cache_state="HIT", rate=decision.rate).to_response()
+        response = self.get_response(request)
+        if decision.fill is not None:
+            response = self._fill(access, decision, response)
+        _add(response, rate_limit_headers(decision.rate))
+        return response
+
+    @staticmethod
+    def _settle(access: AccessRequest, decision: Decision) -> Decision:
+        """Carry the verdicts that need Django, the database or waiting, to one of HIT, FILL or BYPASS."""
+        if decision.verdict is Verdict.UNVERIFIED:
+            decision = _verify(access)
+        if decision.verdict is Verdict.UNAVAILABLE:
+            decision = _without_redis(access, decision)
+        if decision.verdict is Verdict.UNAUTHENTICATED:
+            raise FAILURES[decision.failure]()
+        if decision.verdict is Verdict.LIMITED:
+            raise RateLimited(decision.rate.retry_after_ms / 1000, rate=decision.rate)
+        if decision.verdict is Verdict.WAIT:
+            decision = run_sync(step.wait_for_fill(decision))
+        return decision
+
+    @staticmethod
+    def _fill(access: AccessRequest, decision: Decision, response):
+        """Store the view's answer as the page, when every client may see it; else give up the fill lock."""
+        fill = decision.fill
+        if not is_cacheable(response):
+            run_sync(pages.release(fill=fill))
+            return response
+        extra = tuple((name, value) for name, value in response.items() if name.lower() not in OWN_HEADERS)
+        content = response.content
+        page = CachedPage(pages.etag_for(content), response["Content-Type"], content, extra)
+        run_sync(pages.store(fill=fill, page=page))
+        answer = page_answer(access, page, cache_state=fill.cache_state, rate=None)
+        if answer.status == 304:
+            return answer.to_response()
+        _add(response, page_headers(page.etag, fill.cache_state))
+        return response
+
+
+# Headers of a view's answer that the page cache recomputes, rather than stores with the page.
+OWN_HEADERS = frozenset({"content-type", "content-length", "etag", "cache-control", "vary", "x-cache"})
+
+
+def _verify(access: AccessRequest) -> Decision:
+    """The token is not cached in Redis: the database decides, then the step runs again with its record."""
+    key, _ = step.presented_key(access)
+    token = token_authenticate(key=key)
+    if token is None:
+        # Failed attempts are metered per address, so guessing tokens is throttled like guessing passwords.
+        if run_sync(step.meter_address(group="auth", client_ip=access.client_ip)).verdict is Verdict.LIMITED:
+            raise RateLimited(60, "Too many failed authentication attempts.")
+        raise AuthenticationFailed()
+    decision = run_sync(step.decide(access))
+    if decision.verdict is Verdict.UNVERIFIED:  # the record could not be cached: Redis answers scripts only
+        return Decision(Verdict.UNAVAILABLE, token.client_id)
+    return decision
+
+
+def _without_redis(access: AccessRequest, decision: Decision) -> Decision:
+    """Redis is unreachable: authenticate from the database; then fail open (unmetered) or closed, per setting."""
+    client_id = decision.client_id
+    if client_id is None and step.route_group(access) != "auth":
+        key, failure = step.presented_key(access)
+        token = token_authenticate(key=key) if failure is None else None
+        if token is None:
+            raise FAILURES[failure]() if failure is not None else AuthenticationFailed()
+        client_id = token.client_id
+    if not settings.RATE_LIMIT_FAIL_OPEN:
+        raise RateLimiterUnavailable(1)
+    return Decision(Verdict.BYPASS, client_id)
+
+
+def is_cacheable(response) -> bool:
+    """A 200 JSON answer that no upstream marked private or uncacheable."""
+    cache_control = response.get("Cache-Control", "")
+    return (
+        response.status_code == 200
+        and response.get("Content-Type", "").startswith("application/json")
+        and "private" not in cache_control
+        and "no-store" not in cache_control
+        and not response.has_header("Set-Cookie")
+        and not response.streaming
+    )
+
+
+def _add(response, headers: list[tuple[str, str]]) -> None:
+    for name, value in headers:
+        response[name] = value

@@ -1,0 +1,160 @@
+"""The page cache's entries: what a page's key holds, which invalidation counters guard it, and storing,
+releasing and waiting for a page (single flight). The lookup itself is in the access script.
+
+Only the JSON answer to a GET is stored, and it is shared by every client: no cached answer depends on the
+caller (the services never see who asks for a GET). A HEAD is looked up, and fetched, as the GET it
+describes (nginx's proxy_cache_convert_head), so it never stores an empty body.
+"""
+
+import asyncio
+import functools
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+
+from django.conf import settings
+
+from svc_common.breaker import redis_breaker
+
+from . import routes
+from .redis_client import loop_client
+
+CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
+JSON = "application/json"
+WAIT_POLL_SECONDS = 0.01
+PAGE_FIELDS = ("generations", "etag", "content_type", "body", "headers")
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpec:
+    key: str
+    lock_key: str
+    generation_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    etag: str
+    content_type: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()  # what the view set besides Content-Type (e.g. a service's Allow)
+
+    @classmethod
+    def from_stored(cls, etag: bytes, content_type: bytes, body: bytes, headers: bytes | None) -> "CachedPage":
+        extra = tuple(map(tuple, json.loads(headers))) if headers and headers != b"[]" else ()
+        return cls(etag.decode(), content_type.decode(), body, extra)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A page to fetch and store: the invalidation counters read before the fetch, and the lock it holds."""
+
+    spec: PageSpec
+    generations: str
+    owner: str | None  # the fill lock's value when this request holds it
+    stale: bool  # an older copy exists (X-Cache: STALE rather than MISS)
+
+    @property
+    def cache_state(self) -> str:
+        return "STALE" if self.stale else "MISS"
+
+
+def _spec(identity: str, generation_keys: tuple[str, ...]) -> PageSpec:
+    digest = hashlib.blake2b(identity.encode(), digest_size=16).hexdigest()
+    return PageSpec(f"gw:page:{digest}", f"gw:fill:{digest}", generation_keys)
+
+
+@functools.lru_cache(maxsize=4096)
+def aggregate_spec(user_id: str, product_id: str) -> PageSpec:
+    """The aggregate's spec; cached, since hot pairs repeat and the spec never changes."""
+    return _spec(f"agg|{user_id}|{product_id}", (f"inv:users:{user_id}", f"inv:products:{product_id}"))
+
+
+def spec_for(request) -> PageSpec | None:
+    """The page a GET or HEAD of a known route reads, or None when the request must not use the cache.
+
+    The key holds everything that can change the answer: the route and its canonical query (the route's
+    own parameters, sorted; nothing else reaches the service) and, for proxied pages whose links name the
+    host, host, scheme and Accept-Language.
+    """
+    if request.method not in CACHEABLE_METHODS or not settings.PAGE_CACHE_ENABLED or not wants_json(request):
+        return None
+    route = request.route
+    if route is None or routes.has_encoded_separator(request.raw_path):
+        return None
+    if route.service is None:
+        return aggregate_spec(*route.ids)
+    host = request.host
+    if host is None:
+        return None
+    object_id = route.ids[0] if route.ids else "*"
+    identity = "|".join(
+        [
+            "proxy",
+            request.scheme,
+            host,
+            route.template.replace("{id}", object_id),
+            routes.canonical_query(route.template, request.query),
+            request.header("HTTP_ACCEPT_LANGUAGE"),
+        ]
+    )
+    return _spec(identity, (f"inv:{route.service}:{object_id}",))
+
+
+def wants_json(request) -> bool:
+    """Only JSON is cached: a browser asking for HTML first gets the browsable API, never a shared page."""
+    return "text/html" not in request.header("HTTP_ACCEPT")
+
+
+def etag_for(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+async def store(*, fill: Fill, page: CachedPage) -> None:
+    """Store a page with the counters read *before* it was fetched (a write that lands meanwhile makes the entry
+    stale at once), and give up the fill lock if this request still holds it."""
+    if not redis_breaker.available():
+        return
+    headers = json.dumps(page.headers)
+    args = [
+        fill.generations,
+        page.etag,
+        page.content_type,
+        page.body,
+        headers,
+        settings.PAGE_CACHE_TTL,
+        fill.owner or "",
+    ]
+    try:
+        await loop_client().scripts["page_store"](keys=[fill.spec.key, fill.spec.lock_key], args=args)
+    except RedisError as exc:
+        redis_breaker.trip(exc)
+
+
+async def release(*, fill: Fill) -> None:
+    """Give up the fill lock without storing (the answer was not cacheable), if this request still holds it."""
+    if fill.owner is None or not redis_breaker.available():
+        return
+    try:
+        await loop_client().scripts["page_release"](keys=[fill.spec.lock_key], args=[fill.owner])
+    except RedisError as exc:
+        redis_breaker.trip(exc)
+
+
+async def wait(*, fill: Fill) -> CachedPage | None:
+    """Poll briefly for the page another request is fetching; None if it does not arrive in time."""
+    deadline = time.monotonic() + settings.PAGE_CACHE_WAIT_SECONDS
+    client = loop_client().client
+    while time.monotonic() < deadline and redis_breaker.available():
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+        try:
+            stored = await client.hmget(fill.spec.key, *PAGE_FIELDS)
+        except RedisError as exc:
+            redis_breaker.trip(exc)
+            return None
+        if stored[0] is not None and stored[0].decode() == fill.generations:
+            return CachedPage.from_stored(*stored[1:])
+    return None

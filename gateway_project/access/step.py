@@ -1,0 +1,122 @@
+"""The access step: token check, rate limit and page-cache lookup of an /api/ request, in one Redis round trip.
+
+It runs before any view, on the event loop: the ASGI application awaits it for every /api/ request, and
+Django's AccessMiddleware runs it through eventloop.run_sync when a request reached Django without a
+decision (the test client, runserver) or must be decided again (after the database verified a token).
+"""
+
+import itertools
+import os
+import secrets
+
+from redis.exceptions import RedisError
+
+from django.conf import settings
+
+from clients.rates import policy_for
+from clients.records import token_record_key
+from clients.tokens import is_well_formed, token_hash
+from svc_common.breaker import redis_breaker
+
+from . import pages, routes
+from .decision import Decision, Failure, RateState, Verdict
+from .pages import CachedPage, Fill
+from .redis_client import loop_client
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def route_group(request) -> str:
+    """Which configured limit applies: token creation, reads or writes."""
+    if request.method == "POST" and routes.TOKEN_PATH.match(request.path):
+        return "auth"
+    return "read" if request.method in SAFE_METHODS else "write"
+
+
+def presented_key(request) -> tuple[str | None, Failure | None]:
+    """The key from `Authorization: Token <key>`, or why there is none."""
+    header = request.header("HTTP_AUTHORIZATION")
+    if not header:
+        return None, Failure.MISSING
+    scheme, _, key = header.partition(" ")
+    key = key.strip()
+    if scheme.lower() != "token" or not is_well_formed(key):
+        return None, Failure.MALFORMED
+    return key, None
+
+
+async def decide(request) -> Decision:
+    """The access step for a request (an access.request.AccessRequest)."""
+    group = route_group(request)
+    key_hash = None
+    if group != "auth":
+        key, failure = presented_key(request)
+        if failure is not None:
+            return Decision(Verdict.UNAUTHENTICATED, failure=failure)
+        key_hash = token_hash(key)
+    spec = pages.spec_for(request) if group == "read" else None
+    return await _run(group, key_hash, request.client_ip, spec)
+
+
+async def meter_address(*, group: str, client_ip: str) -> Decision:
+    """One step of a group's per-address limit, with no token (failed authentications are metered so)."""
+    return await _run(group, None, client_ip, None)
+
+
+async def wait_for_fill(decision: Decision) -> Decision:
+    """A WAIT settled: the page another request fetched (HIT), or, if it did not come in time, a fetch of our own
+    that stores its answer without touching the other request's lock (FILL)."""
+    fill = decision.fill
+    page = await pages.wait(fill=fill)
+    if page is not None:
+        return Decision(Verdict.HIT, decision.client_id, decision.rate, page=page)
+    return Decision(
+        Verdict.FILL, decision.client_id, decision.rate, fill=Fill(fill.spec, fill.generations, None, fill.stale)
+    )
+
+
+async def _run(group: str, key_hash: str | None, client_ip: str, spec: pages.PageSpec | None) -> Decision:
+    if not redis_breaker.available():
+        return Decision(Verdict.UNAVAILABLE)
+    policy = policy_for(group)
+    owner = _lock_value() if spec else ""
+    keys = [token_record_key(key_hash) if key_hash else "", f"gw:rl:{group}:ip:{client_ip}"]
+    keys += [spec.key, spec.lock_key, *spec.generation_keys] if spec else ["", ""]
+    args = [group, policy.limit, policy.period_ms, settings.PAGE_CACHE_LOCK_MS, owner]
+    try:
+        reply = await loop_client().scripts["access"](keys=keys, args=args)
+    except RedisError as exc:
+        redis_breaker.trip(exc)
+        return Decision(Verdict.UNAVAILABLE)
+    return _decision(reply, group, spec, owner)
+
+
+def _decision(reply: list, group: str, spec: pages.PageSpec | None, owner: str) -> Decision:
+    """The script's reply (access.lua states its shape) as a Decision."""
+    verdict = reply[0]
+    if verdict == b"miss":
+        return Decision(Verdict.UNVERIFIED)
+    if verdict == b"expired":
+        return Decision(Verdict.UNAUTHENTICATED, failure=Failure.EXPIRED)
+    client_id = int(reply[1]) if reply[1] else None
+    rate = RateState(group, *(int(value) for value in reply[2:7]))
+    if verdict == b"limited":
+        return Decision(Verdict.LIMITED, client_id, rate)
+    page = reply[7:]
+    if not page:
+        return Decision(Verdict.BYPASS, client_id, rate)
+    if page[0] == b"hit":
+        return Decision(Verdict.HIT, client_id, rate, page=CachedPage.from_stored(*page[1:5]))
+    holds_lock = page[0] == b"fill"
+    fill = Fill(spec, page[1].decode(), owner if holds_lock else None, page[2] == b"stale")
+    return Decision(Verdict.FILL if holds_lock else Verdict.WAIT, client_id, rate, fill=fill)
+
+
+_lock_values = {"pid": None, "prefix": "", "counter": itertools.count()}
+
+
+def _lock_value() -> str:
+    """Unique per request across replicas and forks: a random per-process prefix and a counter."""
+    if _lock_values["pid"] != os.getpid():
+        _lock_values.update(pid=os.getpid(), prefix=secrets.token_hex(6), counter=itertools.count())
+    return f"{_lock_values['prefix']}:{next(_lock_values['counter'])}"
