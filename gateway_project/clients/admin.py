@@ -8,7 +8,7 @@ from .services import api_client_update, token_revoke
 
 class ApiTokenInline(admin.TabularInline):
     model = ApiToken
-    fields = ["prefix", "created_at", "expires_at", "revoked_at"]
+    fields = ["name", "prefix", "created_at", "expires_at", "revoked_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -33,10 +33,10 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "client", "created_at", "expires_at", "revoked_at"]
+    list_display = ["prefix", "name", "client", "created_at", "expires_at", "revoked_at"]
     list_filter = ["revoked_at", "expires_at"]
-    search_fields = ["prefix", "client__user__username"]
-    readonly_fields = ["client", "prefix", "key_hash", "created_at", "expires_at", "revoked_at"]
+    search_fields = ["prefix", "name", "client__user__username"]
+    readonly_fields = ["client", "name", "prefix", "key_hash", "created_at", "expires_at", "revoked_at"]
     actions = ["revoke"]
 
     def has_add_permission(self, request):

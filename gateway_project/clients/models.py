@@ -24,6 +24,7 @@ class ApiClient(models.Model):
 
 class ApiToken(models.Model):
     client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="What the token is for, e.g. the machine using it.")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(max_length=8, editable=False, help_text="The first characters, to recognise a token.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,4 +36,5 @@ class ApiToken(models.Model):
         verbose_name = "API token"
 
     def __str__(self) -> str:
-        return f"{self.prefix}… ({self.client})"
+        label = f"{self.prefix}… ({self.client})"
+        return f"{self.name}: {label}" if self.name else label

@@ -43,12 +43,12 @@ def api_client_update(*, client: ApiClient, rate_limit: str | None = None, unlim
     return client
 
 
-def token_issue(*, client: ApiClient, ttl: timedelta | None = None) -> tuple[ApiToken, str]:
+def token_issue(*, client: ApiClient, name: str = "", ttl: timedelta | None = None) -> tuple[ApiToken, str]:
     """A new token for the client; the plaintext key is returned once and never stored."""
     key = token_generate()
     lifetime = ttl or timedelta(seconds=settings.TOKEN_TTL_SECONDS)
     token = ApiToken.objects.create(
-        client=client, key_hash=token_hash(key), prefix=key[:8], expires_at=timezone.now() + lifetime
+        client=client, name=name, key_hash=token_hash(key), prefix=key[:8], expires_at=timezone.now() + lifetime
     )
     return token, key
 
