@@ -6,6 +6,8 @@
 Writes compose/haproxy/haproxy.cfg, deploy/k8s/haproxy/haproxy.cfg and deploy/k8s/haproxy/errors/*.http
 (kustomize reads files only under deploy/k8s, so the error pages are copied there).
 Edit the template, never the generated files; then run this script and commit its output.
+Each server's maxconn is computed from GUNICORN_THREADS (compose/.env.example, deploy/k8s/config.env) and the
+number of HAProxy instances (one in compose, deploy/k8s/haproxy.yaml's replicas in Kubernetes).
 """
 
 import argparse
@@ -15,10 +17,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
 
+import yaml  # noqa: E402
+
 from stackctl import haproxy  # noqa: E402
 
 COMPOSE_CONFIG = ROOT / "compose" / "haproxy" / "haproxy.cfg"
+COMPOSE_ENV = ROOT / "compose" / ".env.example"
 K8S_DIR = ROOT / "deploy" / "k8s"
+K8S_ENV = K8S_DIR / "config.env"
+K8S_HAPROXY_MANIFEST = K8S_DIR / "haproxy.yaml"
 K8S_CONFIG = K8S_DIR / "haproxy" / "haproxy.cfg"
 K8S_ERRORS = K8S_DIR / "haproxy" / "errors"
 ERRORS = ROOT / "haproxy" / "errors"
@@ -33,12 +40,35 @@ HEADER = (
 )
 
 
+def env_value(path: Path, name: str) -> str:
+    """NAME=value from a compose .env file or a kustomize env file."""
+    for line in path.read_text().splitlines():
+        if line.startswith(f"{name}="):
+            return line.split("=", 1)[1].strip()
+    raise SystemExit(f"{path.relative_to(ROOT)} does not set {name}")
+
+
+def k8s_haproxy_replicas() -> int:
+    """The HAProxy Deployment's replica count: each pod takes its share of every application pod's threads."""
+    for document in yaml.safe_load_all(K8S_HAPROXY_MANIFEST.read_text()):
+        if document and document["kind"] == "Deployment":
+            return int(document["spec"]["replicas"])
+    raise SystemExit(f"no Deployment in {K8S_HAPROXY_MANIFEST.relative_to(ROOT)}")
+
+
 def expected_files(*, namespace: str = K8S_NAMESPACE) -> dict[Path, str]:
     """Every generated file and the text it must hold."""
-    files = {
-        COMPOSE_CONFIG: HEADER.format(target="compose") + haproxy.render_for_dns("compose", slots=SLOTS),
-        K8S_CONFIG: HEADER.format(target="k8s") + haproxy.render_for_dns("k8s", slots=SLOTS, namespace=namespace),
-    }
+    compose = haproxy.render_for_dns(
+        "compose", slots=SLOTS, threads=int(env_value(COMPOSE_ENV, "GUNICORN_THREADS")), haproxy_instances=1
+    )
+    k8s = haproxy.render_for_dns(
+        "k8s",
+        slots=SLOTS,
+        namespace=namespace,
+        threads=int(env_value(K8S_ENV, "GUNICORN_THREADS")),
+        haproxy_instances=k8s_haproxy_replicas(),
+    )
+    files = {COMPOSE_CONFIG: HEADER.format(target="compose") + compose, K8S_CONFIG: HEADER.format(target="k8s") + k8s}
     for page in sorted(ERRORS.glob("*.http")):
         files[K8S_ERRORS / page.name] = page.read_text()
     return files

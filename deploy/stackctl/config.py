@@ -63,6 +63,15 @@ SERVICES = {
 START_ORDER = ("users", "products", "gateway")
 
 
+# Threads per replica (GUNICORN_THREADS), the same locally, in compose/.env.example and deploy/k8s config.env
+# (tests/deploy checks): HAProxy's server maxconn and the PostgreSQL connection budget follow from it.
+DEFAULT_THREADS = 4
+
+
+def threads() -> int:
+    return int(os.environ.get("GUNICORN_THREADS", DEFAULT_THREADS))
+
+
 def replica_port_base() -> int:
     return int(os.environ.get("REPLICA_PORT_BASE", "9000"))
 

@@ -30,14 +30,26 @@ def server_lines(service_name: str, indexes: list[int]) -> str:
     )
 
 
-def render(replicas: dict[str, list[int]], *, server_maxconn: int | None = None) -> str:
-    """The local variant: explicit servers on loopback ports."""
+def server_maxconn(threads: int, haproxy_instances: int) -> int:
+    """How many requests one HAProxy instance may send one replica at once: its share of the replica's threads.
+
+    Every HAProxy instance balances every replica on its own, so the shares must add up to at most the
+    threads: past them, requests would wait inside gunicorn, where no timeout bounds them.
+    """
+    if not 1 <= haproxy_instances <= threads:
+        raise StackError(f"{haproxy_instances} HAProxy instances cannot share {threads} threads per replica")
+    return threads // haproxy_instances
+
+
+def render(replicas: dict[str, list[int]]) -> str:
+    """The local variant: explicit servers on loopback ports, one HAProxy."""
     values = {
         "GLOBAL_MAXCONN": os.environ.get("HAPROXY_MAXCONN", "4096"),
         "RUN_DIR": str(config.run_dir()),
         "HAPROXY_DIR": str(config.ROOT / "haproxy"),
         "QUEUE_TIMEOUT": os.environ.get("HAPROXY_QUEUE_TIMEOUT", "2s"),
-        "SERVER_MAXCONN": str(server_maxconn or os.environ.get("HAPROXY_SERVER_MAXCONN", "16")),
+        # HAPROXY_SERVER_MAXCONN overrides the arithmetic, for the overload tests only.
+        "SERVER_MAXCONN": os.environ.get("HAPROXY_SERVER_MAXCONN") or str(server_maxconn(config.threads(), 1)),
         "SERVER_MAXQUEUE": os.environ.get("HAPROXY_SERVER_MAXQUEUE", "128"),
         "RESOLVERS": "",
         "BIND_ADDR": "127.0.0.1",
@@ -66,13 +78,16 @@ DNS_RESOLVERS = {
 def render_for_dns(
     target: str,
     *,
+    threads: int,
+    haproxy_instances: int,
     slots: int = 10,
     namespace: str = "scaling",
     cluster_domain: str = "cluster.local",
     haproxy_dir: str = "/usr/local/etc/haproxy",
     run_dir: str = "/var/lib/haproxy",
 ) -> str:
-    """The compose or k8s variant: `slots` server-template slots per backend, filled from DNS."""
+    """The compose or k8s variant: `slots` server-template slots per backend, filled from DNS, for
+    `haproxy_instances` HAProxy instances in front of replicas of `threads` threads each."""
     if target not in DNS_RESOLVERS:
         raise StackError(f"unknown HAProxy target {target!r}: expected one of {', '.join(DNS_RESOLVERS)}")
     resolver, nameserver = DNS_RESOLVERS[target]
@@ -115,7 +130,7 @@ def render_for_dns(
         "RUN_DIR": run_dir,
         "HAPROXY_DIR": haproxy_dir,
         "QUEUE_TIMEOUT": "2s",
-        "SERVER_MAXCONN": "16",
+        "SERVER_MAXCONN": str(server_maxconn(threads, haproxy_instances)),
         "SERVER_MAXQUEUE": "128",
         "RESOLVERS": resolvers,
         "BIND_ADDR": "0.0.0.0",

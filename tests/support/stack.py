@@ -12,6 +12,8 @@ from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASES = ("scaling_users", "scaling_products", "scaling_gateway")
+EDGE_ADDRESS = "127.0.0.2"
+EDGE_NETWORK = f"{EDGE_ADDRESS}/32"
 
 
 class Stack:
@@ -34,6 +36,8 @@ class Stack:
             "DATABASE_PREFIX": self.database_prefix,
             "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
             "SEED_COUNT": "20",
+            # The TLS edge of tests/e2e/test_tls_edge.py connects from this address, and only it is believed.
+            "HAPROXY_EDGE_NETWORKS": EDGE_NETWORK,
         }
 
     def manage(

@@ -18,6 +18,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1"])
 USE_X_FORWARDED_HOST = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Origins (scheme included) whose browser POSTs pass the CSRF check besides this host's own, e.g. the public
+# https:// address when TLS ends at an edge in front of HAProxy (docs/deploy.md).
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Django's apps and DRF; a project appends its own.
 INSTALLED_APPS = [
