@@ -1,10 +1,11 @@
 # syntax=docker/dockerfile:1
 # One image for the user, product and gateway services; SERVICE=users|products|gateway picks the project.
-#   docker build -t scaling-app:latest .
-#   docker run --rm -e SERVICE=users -e DJANGO_SECRET_KEY=... -e DATABASE_URL=... scaling-app:latest
+#   docker build -t registry.example.com/scaling-app:1.4.0 .
+#   docker run --rm -e SERVICE=users -e DJANGO_SECRET_KEY=... -e DATABASE_URL=... registry.example.com/scaling-app:1.4.0
 # See docs/deploy.md. The entry point is deploy/docker/entrypoint.sh (serve, migrate, await-migrations).
 
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# A version and its digest, so two builds of one commit start from the same bytes; bump both together.
+ARG PYTHON_IMAGE=python:3.11.16-slim-bookworm@sha256:0bee7276f83efd4a1ee05bbbf4281d95ed28e079220a9457f25a93e3f1e3c31b
 
 # ---- build: a virtualenv holding the pinned runtime requirements and the shared package ----
 FROM ${PYTHON_IMAGE} AS build

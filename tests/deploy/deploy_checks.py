@@ -6,6 +6,7 @@ They take paths, so the tests run them on the real files and on broken copies al
 import ast
 import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -42,7 +43,11 @@ SET_BY_IMAGE = {"DJANGO_SETTINGS_MODULE", "GUNICORN_PROC_NAME", "PYTHONPATH"}
 ALWAYS_REQUIRED = {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "GUNICORN_BIND"}
 GATEWAY_REQUIRED = {"USERS_SERVICE_URL", "PRODUCTS_SERVICE_URL"}
 # Only the demo PostgreSQL needs these; compose hands them to every container through .env.example.
-DATABASE_SERVER_ONLY = {"POSTGRES_USER", "POSTGRES_PASSWORD"}
+DATABASE_SERVER_ONLY = {
+    "POSTGRES_USER", "POSTGRES_PASSWORD", "USERS_DB_PASSWORD", "PRODUCTS_DB_PASSWORD", "GATEWAY_DB_PASSWORD",
+}  # fmt: skip
+# Filled in by kustomize from the release's image (deploy/k8s/kustomization.yaml); compose has no releases.
+SET_BY_KUSTOMIZE = {"APP_IMAGE", "APP_RELEASE"}
 # django-environ's readers: env.str("NAME", ...), env.db_url("NAME"), ...
 ENV_METHODS = {
     "str", "bool", "int", "float", "list", "tuple", "dict", "json", "path", "url", "decimal", "bytes",
@@ -675,8 +680,8 @@ def dockerfile_problems(path: Path = DOCKERFILE, dockerignore: Path = DOCKERIGNO
     for stage in stages:
         image = stage.split()[0]
         image = re.sub(r"\$\{(\w+)\}", lambda match: args.get(match.group(1), match.group(0)), image)
-        if not image.startswith("python:3.11-slim"):
-            problems.append(f"stage FROM {image}: expected python:3.11-slim")
+        if not re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", image):
+            problems.append(f"stage FROM {image}: expected python:3.11.<patch>-slim-bookworm@sha256:<digest>")
     users = [arguments for keyword, arguments in instructions if keyword == "USER"]
     final_user = re.sub(r"\$\{(\w+)\}", lambda match: args.get(match.group(1), ""), users[-1]) if users else "root"
     if final_user.split(":")[0] in {"", "0", "root"}:
@@ -743,3 +748,268 @@ def _venv_tool(name: str) -> str | None:
 def dashboard_exprs(path: Path) -> list[str]:
     dashboard = json.loads(path.read_text())
     return [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+
+
+# ---------------------------------------------------------------- releases and capacity
+
+# An image pinned to a version and its digest: name:tag@sha256:<64 hex>.
+PINNED_IMAGE = re.compile(r"[a-z0-9./:_-]+:(?P<tag>[A-Za-z0-9._-]+)@sha256:[0-9a-f]{64}")
+
+
+def set_release_image(k8s_dir: Path, reference: str) -> None:
+    """What `kustomize edit set image scaling-app=<reference>` writes, for a REF:TAG@sha256:DIGEST reference.
+
+    The kustomize CLI is not installed here (kubectl has no `edit`), so the tests make the same edit: the
+    scaling-app entry of `images` gets newName, newTag and digest.
+    """
+    match = re.fullmatch(r"(?P<name>[^@]+):(?P<tag>[A-Za-z0-9._-]+)@(?P<digest>sha256:[0-9a-f]{64})", reference)
+    if match is None:
+        raise ValueError(f"not NAME:TAG@sha256:DIGEST: {reference!r}")
+    path = k8s_dir / "kustomization.yaml"
+    config = load_yaml(path)
+    (entry,) = [image for image in config["images"] if image["name"] == APP_IMAGE]
+    entry.update(newName=match["name"], newTag=match["tag"], digest=match["digest"])
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def images(resources: list[dict]) -> dict[str, str]:
+    """'Kind/name container' -> image, for every container and init container."""
+    found = {}
+    for workload, spec in pod_specs(resources).items():
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            found[f"{workload} {container['name']}"] = container["image"]
+    return found
+
+
+# Fields the API server refuses to change on an existing object: `kubectl apply` of a new release fails on
+# any difference here (a client-side dry run cannot see it: it needs the live object).
+IMMUTABLE_FIELDS = {
+    "Job": ("spec.template", "spec.selector", "spec.completionMode"),
+    "Deployment": ("spec.selector",),
+    "StatefulSet": ("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates", "spec.podManagementPolicy"),
+    "DaemonSet": ("spec.selector",),
+    "Service": ("spec.clusterIP",),
+}
+
+
+def _field(resource: dict, dotted: str):
+    value = resource
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def immutable_field_conflicts(live: list[dict], applied: list[dict]) -> list[str]:
+    """The objects of `applied` that exist in `live` under the same kind, namespace and name, and whose
+    immutable fields differ: where applying the second render over the first would fail."""
+    current = {
+        (resource["kind"], resource["metadata"].get("namespace"), resource["metadata"]["name"]): resource
+        for resource in live
+    }
+    conflicts = []
+    for resource in applied:
+        key = (resource["kind"], resource["metadata"].get("namespace"), resource["metadata"]["name"])
+        before = current.get(key)
+        if before is None:
+            continue
+        if resource["kind"] in {"ConfigMap", "Secret"} and before.get("immutable"):
+            fields = ("data", "binaryData", "stringData")
+        else:
+            fields = IMMUTABLE_FIELDS.get(resource["kind"], ())
+        for field in fields:
+            if _field(before, field) != _field(resource, field):
+                conflicts.append(f"{resource['kind']}/{resource['metadata']['name']}: {field} is immutable")
+    return conflicts
+
+
+@dataclass(frozen=True)
+class ConnectionBudget:
+    """PostgreSQL connections at the autoscalers' maxima, from the manifests, against max_connections."""
+
+    per_tier: dict[str, int]
+    migrations: int
+    reserved: int
+    operators: int
+    max_connections: int
+
+    @property
+    def required(self) -> int:
+        return sum(self.per_tier.values()) + self.migrations + self.reserved + self.operators
+
+
+# manage.py migrate holds two: the migration's own and the session that holds the advisory lock (dbctl.py).
+CONNECTIONS_PER_MIGRATION = 2
+# superuser_reserved_connections' default: kept out of the services' reach.
+RESERVED_CONNECTIONS = 3
+# An operator's `kubectl exec ... manage <command>` sessions (seeding, createsuperuser, a shell).
+OPERATOR_CONNECTIONS = 5
+
+
+def connection_budget(resources: list[dict]) -> ConnectionBudget:
+    """Every replica of every tier at its autoscaler's maximum, plus one surge pod per tier during a rollout,
+    each holding workers x threads persistent connections; plus one release's migration Jobs."""
+    config = by_kind(resources, "ConfigMap")["scaling-config"]["data"]
+    per_pod = int(config["GUNICORN_WORKERS"]) * int(config["GUNICORN_THREADS"])
+    autoscalers = {
+        hpa["spec"]["scaleTargetRef"]["name"]: hpa for hpa in by_kind(resources, "HorizontalPodAutoscaler").values()
+    }
+    per_tier = {}
+    for name, deployment in by_kind(resources, "Deployment").items():
+        if name not in autoscalers:
+            continue
+        surge = int(deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"])
+        per_tier[name] = (autoscalers[name]["spec"]["maxReplicas"] + surge) * per_pod
+    postgres = by_kind(resources, "StatefulSet")["postgres"]["spec"]["template"]["spec"]["containers"][0]
+    arguments = dict(argument.split("=", 1) for argument in postgres.get("args", []) if "=" in argument)
+    return ConnectionBudget(
+        per_tier=per_tier,
+        migrations=len(by_kind(resources, "Job")) * CONNECTIONS_PER_MIGRATION,
+        reserved=RESERVED_CONNECTIONS,
+        operators=OPERATOR_CONNECTIONS,
+        # PostgreSQL's default when the server is started without -c max_connections.
+        max_connections=int(arguments.get("max_connections", 100)),
+    )
+
+
+# ---------------------------------------------------------------- checkov
+
+CHECKOV_SKIPS = ROOT / "deploy" / "checkov-skips.yaml"
+CHECKOV_TARGETS = ("kubernetes", "compose", "dockerfile")
+
+
+def checkov_binary() -> str | None:
+    """checkov in its own virtualenv (./manage_all.sh test makes it from requirements/checkov.txt)."""
+    venv = Path(os.environ.get("CHECKOV_VENV", ROOT / ".venv-checkov"))
+    candidate = venv / "bin" / "checkov"
+    return str(candidate) if candidate.exists() else None
+
+
+def _interpolated(value: str) -> str:
+    """${NAME:-default} -> default: what compose runs without an override."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+
+
+def _cpus(value) -> str:
+    return f"{int(float(value) * 1000)}m"
+
+
+def _memory(value: str) -> str:
+    return re.sub(r"^(\d+)([KMG])B?$", r"\1\2i", str(value))
+
+
+def compose_as_kubernetes(compose: dict, *, project: str = "scaling") -> list[dict]:
+    """Each compose service as the Kubernetes object that would run it, so checkov's Kubernetes checks apply.
+
+    Only what compose states is carried over, with Docker's defaults where it states nothing: the default
+    seccomp profile (RuntimeDefault) unless seccomp=unconfined, no service-account token, IfNotPresent pulls
+    (pull_policy: missing). A one-shot service (restart: "no") is a Job; the healthcheck, which depends_on
+    waits for, is a readiness probe; published ports are host ports.
+    """
+    objects = []
+    for name, service in compose["services"].items():
+        user, _, group = str(service.get("user", "0")).partition(":")
+        options = service.get("security_opt") or []
+        container = {
+            "name": name,
+            "image": _interpolated(service["image"]),
+            "imagePullPolicy": "Always" if service.get("pull_policy") == "always" else "IfNotPresent",
+            "securityContext": {
+                "privileged": bool(service.get("privileged", False)),
+                "readOnlyRootFilesystem": bool(service.get("read_only", False)),
+                "allowPrivilegeEscalation": "no-new-privileges:true" not in options,
+                "capabilities": {"drop": service.get("cap_drop") or [], "add": service.get("cap_add") or []},
+            },
+        }
+        resources = (service.get("deploy") or {}).get("resources") or {}
+        if resources:
+            container["resources"] = {
+                kind: {
+                    key: converter(value)
+                    for key, converter, value in (
+                        ("cpu", _cpus, resources.get(source, {}).get("cpus")),
+                        ("memory", _memory, resources.get(source, {}).get("memory")),
+                    )
+                    if value is not None
+                }
+                for kind, source in (("limits", "limits"), ("requests", "reservations"))
+            }
+        healthcheck = service.get("healthcheck") or {}
+        if healthcheck.get("test") and not healthcheck.get("disable"):
+            test = healthcheck["test"]
+            container["readinessProbe"] = {"exec": {"command": test[1:] if test[0] in ("CMD", "CMD-SHELL") else test}}
+        ports = []
+        for entry in service.get("ports") or []:
+            host, _, container_port = str(_interpolated(str(entry))).rpartition(":")
+            host_ip, _, host_port = host.rpartition(":")
+            ports.append({"containerPort": int(container_port), "hostPort": int(host_port), "hostIP": host_ip})
+        if ports:
+            container["ports"] = ports
+        pod = {
+            "automountServiceAccountToken": False,
+            "securityContext": {
+                "runAsUser": int(user),
+                "runAsGroup": int(group or user),
+                "runAsNonRoot": int(user) != 0,
+                "seccompProfile": {"type": "Unconfined" if "seccomp=unconfined" in options else "RuntimeDefault"},
+            },
+            "containers": [container],
+        }
+        metadata = {"name": name, "namespace": project, "labels": {"app.kubernetes.io/name": name}}
+        if service.get("restart") == "no":
+            pod["restartPolicy"] = "Never"
+            objects.append(
+                {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": {"template": {"spec": pod}}}
+            )
+        else:
+            objects.append({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod})
+    return objects
+
+
+def checkov_skips(path: Path = CHECKOV_SKIPS) -> dict[str, dict[str, str]]:
+    """target -> {check id: reason}."""
+    config = load_yaml(path) or {}
+    return {target: dict(config.get(target) or {}) for target in CHECKOV_TARGETS}
+
+
+@dataclass(frozen=True)
+class CheckovFinding:
+    target: str
+    check_id: str
+    resource: str
+
+
+def checkov_scan(workdir: Path, *, k8s_render: list[dict], compose: dict, dockerfile: Path = DOCKERFILE) -> dict:
+    """checkov over the three targets, each in its own directory: {target: {"passed": n, "failed": [findings]}}."""
+    binary = checkov_binary()
+    if binary is None:
+        raise FileNotFoundError("checkov is not installed: ./manage_all.sh test installs it in .venv-checkov")
+    files = {
+        "kubernetes": (workdir / "kubernetes" / "rendered.yaml", yaml.safe_dump_all(k8s_render, sort_keys=False)),
+        "compose": (
+            workdir / "compose" / "compose-services.yaml",
+            yaml.safe_dump_all(compose_as_kubernetes(compose), sort_keys=False),
+        ),
+        "dockerfile": (workdir / "dockerfile" / "Dockerfile", dockerfile.read_text()),
+    }
+    for path, text in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    result = subprocess.run(
+        [binary, "--directory", str(workdir), "--framework", "kubernetes", "dockerfile",
+         "--output", "json", "--skip-download", "--compact"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )  # fmt: skip
+    if not result.stdout.strip():
+        raise AssertionError(f"checkov printed nothing (exit {result.returncode}):\n{result.stderr[-3000:]}")
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    summary: dict[str, dict] = {target: {"passed": 0, "failed": []} for target in files}
+    for report in reports:
+        for outcome in ("passed_checks", "failed_checks"):
+            for check in report.get("results", {}).get(outcome, []):
+                target = Path(check["file_path"]).parts[1]
+                if outcome == "passed_checks":
+                    summary[target]["passed"] += 1
+                else:
+                    summary[target]["failed"].append(CheckovFinding(target, check["check_id"], check["resource"]))
+    return summary

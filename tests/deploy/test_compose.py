@@ -68,11 +68,13 @@ def test_database_urls_name_each_domains_own_database(compose: dict):
 def test_postgres_init_script_creates_every_domain_database(compose: dict):
     from stackctl.config import SERVICES
 
-    script = (COMPOSE_DIR / "postgres" / "10-create-databases.sql").read_text()
+    script = (COMPOSE_DIR / "postgres" / "10-create-databases.sh").read_text()
     mounts = compose["services"]["postgres"]["volumes"]
 
-    assert set(re.findall(r"CREATE DATABASE (\w+);", script)) == {s.default_database for s in SERVICES.values()}
-    assert any(mount.endswith(":/docker-entrypoint-initdb.d/10-create-databases.sql:ro") for mount in mounts)
+    assert set(re.findall(r"^create_domain \w+ (\w+) ", script, re.MULTILINE)) == {
+        service.default_database for service in SERVICES.values()
+    }
+    assert any(mount.endswith(":/docker-entrypoint-initdb.d/10-create-databases.sh:ro") for mount in mounts)
 
 
 def test_the_services_trust_forwarded_headers_from_haproxys_fixed_address_only(compose: dict):
@@ -203,3 +205,43 @@ def test_an_unknown_key_fails_the_schema(compose_copy: Path):
     assert problems == [
         "docker-compose.yml: $.services.users.deploy: 'replica' does not match any of the regexes: '^x-'"
     ]
+
+
+def test_replicas_are_healthy_when_ready_and_start_before_the_database_wait_ends(compose: dict):
+    env, _ = checks.compose_environment(compose["services"]["users"], COMPOSE_DIR)
+
+    for tier in ("users", "products", "gateway"):
+        healthcheck = compose["services"][tier]["healthcheck"]
+        assert healthcheck["test"] == ["CMD", "python", "/app/deploy/docker/healthcheck.py", "/readyz"]
+        assert checks.parse_duration(healthcheck["start_period"]) > int(env["DB_WAIT_TIMEOUT"])
+
+
+def test_fixed_addresses_sit_outside_the_pool_docker_allocates_from():
+    import ipaddress
+
+    merged = checks.merge_compose(COMPOSE_FILE, OBSERVABILITY_FILE)
+    (pool,) = merged["networks"]["backend"]["ipam"]["config"]
+    subnet, dynamic = ipaddress.ip_network(pool["subnet"]), ipaddress.ip_network(pool["ip_range"])
+    fixed = [
+        ipaddress.ip_address(service["networks"]["backend"]["ipv4_address"])
+        for service in merged["services"].values()
+        if isinstance(service.get("networks"), dict) and "ipv4_address" in (service["networks"].get("backend") or {})
+    ]
+
+    assert dynamic.subnet_of(subnet)
+    assert len(fixed) == 2 and all(address in subnet and address not in dynamic for address in fixed)
+
+
+def test_each_service_connects_to_postgresql_as_its_own_role(compose: dict):
+    for name, service in checks.compose_app_services(compose).items():
+        env, _ = checks.compose_environment(service, COMPOSE_DIR)
+        tier = env["SERVICE"]
+        assert env["DATABASE_URL"].startswith(f"postgres://{tier}_app:${{{tier.upper()}_DB_PASSWORD}}@"), name
+    postgres = compose["services"]["postgres"]["environment"]
+    assert {"USERS_DB_PASSWORD", "PRODUCTS_DB_PASSWORD", "GATEWAY_DB_PASSWORD"} <= set(postgres)
+
+
+def test_every_container_runs_as_a_non_root_user_above_10000(compose: dict):
+    for name, service in compose["services"].items():
+        uid = int(str(service["user"]).split(":")[0])
+        assert uid >= 10000, name

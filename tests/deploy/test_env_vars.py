@@ -67,7 +67,7 @@ def test_compose_and_kubernetes_give_each_tier_the_same_variable_names():
     k8s_names: dict[str, set[str]] = {}
     for workload, container in checks.app_containers(resources):
         tier = next(entry["value"] for entry in container["env"] if entry["name"] == "SERVICE")
-        names = checks.container_env_names(container, resources, secret)[0]
+        names = checks.container_env_names(container, resources, secret)[0] - checks.SET_BY_KUSTOMIZE
         assert k8s_names.setdefault(tier, names) == names, f"{workload} container {container['name']}"
     for name, service in checks.compose_app_services(compose).items():
         env, _ = checks.compose_environment(service, checks.COMPOSE_DIR)

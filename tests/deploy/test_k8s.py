@@ -21,8 +21,10 @@ def config(resources) -> dict:
     return checks.by_kind(resources, "ConfigMap")["scaling-config"]["data"]
 
 
-def test_every_manifest_and_the_secret_template_are_valid_kubernetes_objects(resources):
-    assert checks.k8s_schema_problems([*resources, checks.secret_template()]) == []
+def test_every_manifest_the_namespace_and_the_secret_template_are_valid_kubernetes_objects(resources):
+    namespace = checks.load_yaml(checks.K8S_DIR / "namespace.yaml")
+
+    assert checks.k8s_schema_problems([*resources, namespace, checks.secret_template()]) == []
 
 
 def test_the_kustomize_build_is_valid_and_complete():
@@ -30,7 +32,10 @@ def test_the_kustomize_build_is_valid_and_complete():
     if built is None:
         pytest.skip("kubectl is not installed; the manifests themselves are validated above")
 
-    kinds = {(resource["kind"], re.sub(r"-[a-z0-9]{10}$", "", resource["metadata"]["name"])) for resource in built}
+    kinds = {
+        (kind, re.sub(r"-[a-z0-9]{10}$", "", name) if kind == "ConfigMap" else name)
+        for kind, name in ((resource["kind"], resource["metadata"]["name"]) for resource in built)
+    }
 
     assert checks.k8s_schema_problems(built) == []
     assert all(
@@ -43,10 +48,11 @@ def test_the_kustomize_build_is_valid_and_complete():
         ("ConfigMap", "haproxy"),
         ("ConfigMap", "scaling-config"),
     } <= kinds
-    assert {("Job", f"{tier}-migrate") for tier in TIERS} <= kinds
+    assert {("Job", f"{tier}-migrate-unreleased") for tier in TIERS} <= kinds
     assert {("HorizontalPodAutoscaler", tier) for tier in TIERS} <= kinds
     assert {("PodDisruptionBudget", name) for name in (*TIERS, "haproxy")} <= kinds
     assert ("Secret", "scaling-secrets") not in kinds, "real secrets are created by hand, never from git"
+    assert not [kind for kind, _name in kinds if kind == "Namespace"], "delete -k must never delete the namespace"
 
 
 def test_haproxy_server_templates_and_upstream_urls_match_the_services_and_ports():
@@ -119,7 +125,8 @@ def test_every_pod_meets_the_restricted_pod_security_standard(resources):
             assert context["allowPrivilegeEscalation"] is False, (workload, container["name"])
             assert context["readOnlyRootFilesystem"] is True, (workload, container["name"])
             assert context["capabilities"] == {"drop": ["ALL"]}, (workload, container["name"])
-    namespace = checks.by_kind(resources, "Namespace")["scaling"]
+    namespace = checks.load_yaml(checks.K8S_DIR / "namespace.yaml")
+    assert namespace["metadata"]["name"] == checks.kustomization()["namespace"]
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
@@ -165,9 +172,9 @@ def test_database_urls_in_the_secret_template_name_each_domains_database():
 
 
 def test_postgres_init_script_is_the_same_as_in_compose(resources):
-    init = checks.by_kind(resources, "ConfigMap")["postgres-initdb"]["data"]["10-create-databases.sql"]
+    init = checks.by_kind(resources, "ConfigMap")["postgres-initdb"]["data"]["10-create-databases.sh"]
 
-    assert init == (COMPOSE_DIR / "postgres" / "10-create-databases.sql").read_text()
+    assert init == (COMPOSE_DIR / "postgres" / "10-create-databases.sh").read_text()
 
 
 # ---------------------------------------------------------------- broken on purpose
@@ -219,3 +226,56 @@ def test_an_invalid_field_fails_the_schema(k8s_copy: Path):
 
     assert len(problems) == 1 and problems[0].startswith("PodDisruptionBudget/gateway")
     assert "maxUnavailabel" in problems[0]
+
+
+def test_postgres_liveness_waits_for_a_startup_probe_long_enough_for_crash_recovery(resources):
+    container = checks.by_kind(resources, "StatefulSet")["postgres"]["spec"]["template"]["spec"]["containers"][0]
+    startup = container["startupProbe"]
+
+    assert "pg_isready" in startup["exec"]["command"][-1]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 600
+    assert "initialDelaySeconds" not in container["livenessProbe"]
+
+
+def test_the_database_wait_ends_well_inside_the_startup_budget(resources, config):
+    for tier in TIERS:
+        startup = checks.by_kind(resources, "Deployment")[tier]["spec"]["template"]["spec"]["containers"][0][
+            "startupProbe"
+        ]
+        budget = startup["periodSeconds"] * startup["failureThreshold"]
+        # gunicorn needs some seconds after the wait to import Django and answer /healthz.
+        assert int(config["DB_WAIT_TIMEOUT"]) + 30 <= budget, tier
+
+
+def test_autoscalers_scale_on_cpu_and_memory(resources):
+    for tier in TIERS:
+        metrics = checks.by_kind(resources, "HorizontalPodAutoscaler")[tier]["spec"]["metrics"]
+        assert {metric["resource"]["name"] for metric in metrics} == {"cpu", "memory"}, tier
+
+
+def test_the_namespace_and_the_secret_stay_outside_the_app_kustomization(resources):
+    listed = checks.kustomization()["resources"]
+
+    assert "namespace.yaml" not in listed and "secret.example.yaml" not in listed
+    assert not [resource for resource in resources if resource["kind"] in ("Namespace", "Secret")]
+    assert checks.by_kind(resources, "StatefulSet")["postgres"]["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
+
+
+def test_each_service_connects_to_postgresql_as_its_own_role():
+    template = checks.secret_template()["stringData"]
+
+    for tier in TIERS:
+        assert template[f"{tier}-database-url"].startswith(f"postgres://{tier}_app:REPLACE-ME@")
+        assert template[f"{tier}-db-password"] == "REPLACE-ME"
+
+
+def test_haproxy_believes_forwarded_headers_from_the_configured_edge_only(resources, config):
+    container = checks.by_kind(resources, "Deployment")["haproxy"]["spec"]["template"]["spec"]["containers"][0]
+    edge = next(entry for entry in container["env"] if entry["name"] == "HAPROXY_EDGE_NETWORKS")
+
+    assert edge["valueFrom"]["configMapKeyRef"] == {"name": "scaling-config", "key": "HAPROXY_EDGE_NETWORKS"}
+    assert config["HAPROXY_EDGE_NETWORKS"] == ""
+    assert config["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://api.example.com"
