@@ -7,6 +7,10 @@ readonly ROOT
 readonly VENV_DIR="${VENV_DIR:-${ROOT}/.venv}"
 readonly PYTHON="${PYTHON:-python3}"
 readonly STAMP="${VENV_DIR}/.requirements.sha256"
+# checkov (tests/deploy/test_checkov.py) pins packages older than dev.txt's: its own virtualenv, kept between runs.
+CHECKOV_VENV="${CHECKOV_VENV:-${ROOT}/.venv-checkov}"
+export CHECKOV_VENV
+readonly CHECKOV_VENV
 
 usage() {
   cat <<USAGE
@@ -60,6 +64,18 @@ ensure_venv() {
   fi
 }
 
+ensure_checkov_venv() {
+  local wanted
+  wanted="$(sha256sum "${ROOT}/requirements/checkov.txt" | cut -d' ' -f1)"
+  if [[ ! -f "${CHECKOV_VENV}/.requirements.sha256" || "$(cat "${CHECKOV_VENV}/.requirements.sha256")" != "${wanted}" ]]; then
+    echo "Installing checkov's pinned requirements in ${CHECKOV_VENV}"
+    "${PYTHON}" -m venv --clear "${CHECKOV_VENV}"
+    "${CHECKOV_VENV}/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+      -r "${ROOT}/requirements/checkov.txt"
+    echo "${wanted}" >"${CHECKOV_VENV}/.requirements.sha256"
+  fi
+}
+
 run_bench() {
   PYTHONPATH="${ROOT}:${ROOT}/deploy${PYTHONPATH:+:${PYTHONPATH}}" exec "${VENV_DIR}/bin/python" -m bench "$@"
 }
@@ -71,7 +87,12 @@ stackctl() {
 main() {
   local command="${1:-}"
   case "${command}" in
-    setup | up | down | status | logs | test | token | scale | rollout | reload | manage)
+    test)
+      ensure_venv
+      ensure_checkov_venv
+      stackctl "$@"
+      ;;
+    setup | up | down | status | logs | token | scale | rollout | reload | manage)
       ensure_venv
       stackctl "$@"
       ;;
