@@ -1,12 +1,13 @@
 -- One round trip per request: the token's cached record, one GCRA step and the page-cache lookup.
--- KEYS[1]: the token record key, or "" for an anonymous caller
+-- KEYS[1]: the token's record key (a client's, for a person's session: clients/records.py), or "" for an
+--          anonymous caller
 -- KEYS[2]: the rate key for an anonymous caller (per client IP)
 -- KEYS[3]: the page key, or "" when the request is not cacheable
 -- KEYS[4]: the page's fill lock; KEYS[5..]: the invalidation counters the page depends on
 -- ARGV[1]: route group; ARGV[2]: default limit; ARGV[3]: default period in ms; ARGV[4]: lock ttl in ms;
 -- ARGV[5]: this request's lock value (unique), so that only this request can release the lock it takes
 -- Reply: {verdict, client, limit, period_ms, remaining, reset_ms, retry_after_ms, page...}
---   verdict: "ok", "limited", "miss" (no cached token record) or "expired"
+--   verdict: "ok", "limited", "miss" (no cached record) or "expired"
 --   page: {} | {"hit", etag, content_type, body, headers} | {"fill" or "wait", generations, "miss" or "stale"}
 -- Time comes from Redis itself, so every gateway replica shares one clock.
 local t = redis.call('TIME')

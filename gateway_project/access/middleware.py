@@ -2,9 +2,9 @@
 
 In a deployment, the ASGI application (access.application) has already run the step on the event loop and
 answered hits there; what reaches Django comes with its decision (HANDED_OVER). This middleware finishes
-what needs Django: a token the database must verify, Redis being down, a 401 or 429 in the error shape, and
-a page to fetch with the view and store. Without the event loop in front (the Django test client,
-runserver) it runs the step itself, and answers hits with the same builders.
+what needs Django: a token the database must verify, a person's session (access.sessions), Redis being down,
+a 401 or 429 in the error shape, and a page to fetch with the view and store. Without the event loop in
+front (the Django test client, runserver) it runs the step itself, and answers hits with the same builders.
 
 It is the innermost middleware, so every response it makes, hits included, passes through the rest.
 """
@@ -14,7 +14,14 @@ import time
 
 from django.conf import settings
 
-from clients.exceptions import AuthenticationFailed, NotAuthenticated, RateLimited, RateLimiterUnavailable, TokenExpired
+from clients.exceptions import (
+    AuthenticationFailed,
+    CsrfFailed,
+    NotAuthenticated,
+    RateLimited,
+    RateLimiterUnavailable,
+    TokenExpired,
+)
 from clients.services import token_authenticate
 from clients.tokens import token_hash
 from gateway_project.eventloop import run_sync
@@ -25,6 +32,7 @@ from .answers import page_answer, page_headers, rate_limit_headers
 from .decision import Decision, Failure, Verdict
 from .pages import CachedPage
 from .request import AccessRequest
+from .sessions import session_decision
 
 # The decision the event loop made for the request being handed to Django (a2wsgi runs Django in a copy of
 # the loop task's context, so the value travels with the request).
@@ -49,8 +57,10 @@ class AccessMiddleware:
         access = AccessRequest.from_django(request)
         decision = HANDED_OVER.get() or run_sync(step.decide(access))
         try:
+            if decision.failure is Failure.MISSING:  # no token: a person's session, if one is logged in
+                decision = session_decision(request, access) or decision
             decision = self._settle(access, decision)
-        except (NotAuthenticated, RateLimited) as exc:
+        except (NotAuthenticated, RateLimited, CsrfFailed) as exc:
             response = api_exception_response(exc)
             _add(response, rate_limit_headers(getattr(exc, "rate", None)))
             return response

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from django.conf import settings
 
 from clients.rates import policy_for
-from clients.records import token_record_key
+from clients.records import client_record_key, token_record_key
 from clients.tokens import is_well_formed, token_hash
 from svc_common.breaker import redis_breaker
 
@@ -48,14 +48,22 @@ def presented_key(request) -> tuple[str | None, Failure | None]:
 async def decide(request) -> Decision:
     """The access step for a request (an access.request.AccessRequest)."""
     group = route_group(request)
-    key_hash = None
+    record_key = None
     if group != "auth":
         key, failure = presented_key(request)
         if failure is not None:
             return Decision(Verdict.UNAUTHENTICATED, failure=failure)
-        key_hash = token_hash(key)
+        record_key = token_record_key(token_hash(key))
     spec = pages.spec_for(request) if group == "read" else None
-    return await _run(group, key_hash, request.client_ip, spec)
+    return await _run(group, record_key, request.client_ip, spec)
+
+
+async def decide_for_client(request, client_id: int) -> Decision:
+    """The access step for a request whose API client Django has already authenticated (a person's session):
+    the same script, with the client's record in place of a token's, so both meter one bucket."""
+    group = route_group(request)
+    spec = pages.spec_for(request) if group == "read" else None
+    return await _run(group, client_record_key(client_id), request.client_ip, spec)
 
 
 async def meter_address(*, group: str, client_ip: str) -> Decision:
@@ -75,12 +83,12 @@ async def wait_for_fill(decision: Decision) -> Decision:
     )
 
 
-async def _run(group: str, key_hash: str | None, client_ip: str, spec: pages.PageSpec | None) -> Decision:
+async def _run(group: str, record_key: str | None, client_ip: str, spec: pages.PageSpec | None) -> Decision:
     if not redis_breaker.available():
         return Decision(Verdict.UNAVAILABLE)
     policy = policy_for(group)
     owner = _lock_value() if spec else ""
-    keys = [token_record_key(key_hash) if key_hash else "", f"gw:rl:{group}:ip:{client_ip}"]
+    keys = [record_key or "", f"gw:rl:{group}:ip:{client_ip}"]
     keys += [spec.key, spec.lock_key, *spec.generation_keys] if spec else ["", ""]
     args = [group, policy.limit, policy.period_ms, settings.PAGE_CACHE_LOCK_MS, owner]
     try:

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from django.contrib.auth import authenticate
 
-from .exceptions import AuthenticationFailed
+from .exceptions import AuthenticationFailed, NoTokenPresented
 from .models import ApiToken
 from .serializers import TokenRequestSerializer, TokenSerializer
 from .services import api_client_get_or_create, token_issue, token_revoke
@@ -34,5 +34,7 @@ class TokenApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
     def delete(self, request):
+        if request.token_hash is None:
+            raise NoTokenPresented()
         token_revoke(token=ApiToken.objects.get(key_hash=request.token_hash))
         return Response(status=status.HTTP_204_NO_CONTENT, headers=NO_STORE)

@@ -35,3 +35,19 @@ class RateLimited(APIException):
 class RateLimiterUnavailable(RateLimited):
     default_code = "rate_limiter_unavailable"
     default_detail = "Requests cannot be metered right now; retry shortly."
+
+
+class CsrfFailed(APIException):
+    """A session write without a valid CSRF token (a token write needs none)."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "csrf_failed"
+    default_detail = "CSRF Failed."
+
+
+class NoTokenPresented(APIException):
+    """DELETE /api/auth/token/ revokes the token it presents; a session presents none."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "no_token_presented"
+    default_detail = "This request presents no token to revoke; a person revokes tokens on the /tokens/ page."

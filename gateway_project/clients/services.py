@@ -13,7 +13,7 @@ from django.utils import timezone
 from .exceptions import TokenExpired
 from .models import ApiClient, ApiToken
 from .rates import parse_rate
-from .records import forget_token_records, store_token_record
+from .records import forget_client_record, forget_token_records, store_client_record, store_token_record
 from .selectors import token_unrevoked_get
 from .tokens import token_generate, token_hash
 
@@ -30,8 +30,14 @@ def api_client_get_or_create(*, username: str) -> ApiClient:
     return client
 
 
+def api_client_for_user(*, user) -> ApiClient:
+    """The API client of a gateway user who logged in (created on first use): a person and their tokens share it."""
+    client, _ = ApiClient.objects.get_or_create(user=user)
+    return client
+
+
 def api_client_update(*, client: ApiClient, rate_limit: str | None = None, unlimited: bool | None = None) -> ApiClient:
-    """Change a client's limits; its cached token records are dropped so the change applies at once."""
+    """Change a client's limits; its cached records (tokens, sessions) are dropped so the change applies at once."""
     if rate_limit is not None:
         if rate_limit:
             parse_rate(rate_limit)
@@ -39,7 +45,7 @@ def api_client_update(*, client: ApiClient, rate_limit: str | None = None, unlim
     if unlimited is not None:
         client.unlimited = unlimited
     client.save()
-    _forget(list(client.tokens.values_list("key_hash", flat=True)))
+    _forget(list(client.tokens.values_list("key_hash", flat=True)), client_id=client.pk)
     return client
 
 
@@ -83,9 +89,21 @@ def token_authenticate(*, key: str) -> ApiToken | None:
     return token
 
 
-def _forget(key_hashes: list[str]) -> None:
+def api_client_record_store(*, client: ApiClient) -> None:
+    """Cache the client's record for the access script, for a person Django has authenticated (a session)."""
+    store_client_record(
+        client_id=client.pk,
+        override=parse_rate(client.rate_limit) if client.rate_limit else None,
+        unlimited=client.unlimited,
+        ttl_seconds=settings.TOKEN_RECORD_TTL_SECONDS,
+    )
+
+
+def _forget(key_hashes: list[str], *, client_id: int | None = None) -> None:
     try:
         forget_token_records(key_hashes)
+        if client_id is not None:
+            forget_client_record(client_id)
     except RedisError:
         # Redis is down, so no replica can read the stale records either; their short TTL bounds the rest.
         logger.warning(

@@ -7,12 +7,15 @@ Django's threads behind the event loop see only committed data, so those tests u
 """
 
 import asyncio
+from dataclasses import dataclass
 
 import pytest
 from django_redis import get_redis_connection
 
+from django.conf import settings as django_settings
 from django.core.wsgi import get_wsgi_application
 from django.test import Client
+from django.utils.crypto import get_random_string
 
 from support.asgi_client import AsgiClient, shared_loop
 from support.stack import Stack
@@ -81,7 +84,12 @@ def make_client(served_by, application, transactional_db):
     """Factory: a client for the way this test serves requests, with default headers (HTTP_AUTHORIZATION=...)."""
 
     def make(**defaults):
-        return AsgiClient(application, **defaults) if served_by == "event loop" else Client(**defaults)
+        # Django's test client skips CSRF checks unless told otherwise; a server never does.
+        return (
+            AsgiClient(application, **defaults)
+            if served_by == "event loop"
+            else Client(enforce_csrf_checks=True, **defaults)
+        )
 
     return make
 
@@ -102,6 +110,32 @@ def client(issue_token, authed):
 @pytest.fixture
 def anonymous(make_client):
     return make_client()
+
+
+@dataclass
+class Person:
+    """A gateway user logged in with a session: their API client, a client sending their cookies, and the CSRF
+    token a page would give their browser."""
+
+    api_client: object
+    browser: object
+    csrf_token: str
+
+
+@pytest.fixture
+def log_in(issue_token, make_client):
+    """Factory: a Person whose API client has these limits, logged in (a session made by Django's login())."""
+
+    def make(username: str = "person", *, rate: str = "", unlimited: bool = False, **defaults) -> Person:
+        api_client, _ = issue_token(username, rate=rate, unlimited=unlimited)
+        login = Client()
+        login.force_login(api_client.user)
+        csrf_token = get_random_string(32)  # a CSRF secret, as Django's CSRF cookie holds
+        cookies = f"{django_settings.SESSION_COOKIE_NAME}={login.cookies[django_settings.SESSION_COOKIE_NAME].value}"
+        cookies += f"; {django_settings.CSRF_COOKIE_NAME}={csrf_token}"
+        return Person(api_client, make_client(HTTP_COOKIE=cookies, **defaults), csrf_token)
+
+    return make
 
 
 @pytest.fixture
