@@ -2,7 +2,7 @@
 built once here for every path, and the headers Django's outer middleware adds to them.
 
 Both ways a request is served call these builders: Django's AccessMiddleware turns an Answer into an
-HttpResponse, which Django's middleware then decorates as any response; the event loop (access.application)
+HttpResponse, which Django's middleware then decorates as any response; the event loop (gateway_project.application)
 sends it itself, adding what that middleware would add. That part is not a copied list: outer_headers() runs
 Django's SecurityMiddleware, XFrameOptionsMiddleware and django-cors-headers' CorsMiddleware, as configured in
 MIDDLEWARE, over a response with the answer's header names, once per kind of request, and keeps what they add.
@@ -76,9 +76,9 @@ def page_headers(etag: str, cache_state: str) -> list[tuple[str, str]]:
     return [("ETag", etag), ("Cache-Control", CACHE_CONTROL), ("Vary", VARY), ("X-Cache", cache_state)]
 
 
-def json_answer(body: bytes, *, rate: RateState | None) -> Answer:
-    """A JSON answer the page cache does not keep (the page cache is off)."""
-    return Answer(200, [("Content-Type", JSON), ("Content-Length", str(len(body))), *rate_limit_headers(rate)], body)
+def passed_answer(status: int, headers: list[tuple[str, str]], body: bytes, *, rate: RateState | None) -> Answer:
+    """An upstream's answer passed on as it came, where the page cache keeps nothing (not cacheable, or off)."""
+    return Answer(status, [*headers, ("Content-Length", str(len(body))), *rate_limit_headers(rate)], body)
 
 
 def error_answer(exc, *, rate: RateState | None = None) -> Answer:
@@ -110,7 +110,7 @@ def outer_headers(request, sample_path: str, answer: Answer) -> list[tuple[str, 
     names = frozenset(name.lower() for name, _ in answer.headers)
     vary = next((value for name, value in answer.headers if name.lower() == "vary"), None)
     return _outer_headers(
-        tuple(path for path in settings.MIDDLEWARE if path in HEADER_MIDDLEWARE),
+        _header_middleware(),
         request.scheme == "https",
         request.header("HTTP_ORIGIN") or None,
         request.method,
@@ -118,6 +118,11 @@ def outer_headers(request, sample_path: str, answer: Answer) -> list[tuple[str, 
         names,
         vary,
     )
+
+
+@functools.cache
+def _header_middleware() -> tuple[str, ...]:
+    return tuple(path for path in settings.MIDDLEWARE if path in HEADER_MIDDLEWARE)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -146,4 +151,5 @@ def _outer_headers(middleware: tuple, secure: bool, origin, method: str, path: s
 
 def forget_outer_headers(**kwargs) -> None:
     """Settings changed (tests): the middleware may now add other headers."""
+    _header_middleware.cache_clear()
     _outer_headers.cache_clear()

@@ -1,6 +1,6 @@
 """The access step on Django's side: carry out the decision the event loop handed over, or decide here.
 
-In a deployment, the ASGI application (access.application) has already run the step on the event loop and
+In a deployment, the ASGI application (gateway_project.application) has already run the step on the event loop and
 answered hits there; what reaches Django comes with its decision (HANDED_OVER). This middleware finishes
 what needs Django: a token the database must verify, a person's session (access.sessions), Redis being down,
 a 401 or 429 in the error shape, and a page to fetch with the view and store. Without the event loop in
@@ -30,7 +30,6 @@ from svc_common.errors import api_exception_response
 from . import pages, step
 from .answers import page_answer, page_headers, rate_limit_headers
 from .decision import Decision, Failure, Verdict
-from .pages import CachedPage
 from .request import AccessRequest
 from .sessions import session_decision
 
@@ -95,22 +94,20 @@ class AccessMiddleware:
     def _fill(access: AccessRequest, decision: Decision, response):
         """Store the view's answer as the page, when every client may see it; else give up the fill lock."""
         fill = decision.fill
-        if not is_cacheable(response):
+        page = (
+            None
+            if response.streaming
+            else pages.cacheable_page(response.status_code, list(response.items()), response.content)
+        )
+        if page is None:
             run_sync(pages.release(fill=fill))
             return response
-        extra = tuple((name, value) for name, value in response.items() if name.lower() not in OWN_HEADERS)
-        content = response.content
-        page = CachedPage(pages.etag_for(content), response["Content-Type"], content, extra)
         run_sync(pages.store(fill=fill, page=page))
         answer = page_answer(access, page, cache_state=fill.cache_state, rate=None)
         if answer.status == 304:
             return answer.to_response()
         _add(response, page_headers(page.etag, fill.cache_state))
         return response
-
-
-# Headers of a view's answer that the page cache recomputes, rather than stores with the page.
-OWN_HEADERS = frozenset({"content-type", "content-length", "etag", "cache-control", "vary", "x-cache"})
 
 
 def _verify(access: AccessRequest) -> Decision:
@@ -140,19 +137,6 @@ def _without_redis(access: AccessRequest, decision: Decision) -> Decision:
     if not settings.RATE_LIMIT_FAIL_OPEN:
         raise RateLimiterUnavailable(1)
     return Decision(Verdict.BYPASS, client_id)
-
-
-def is_cacheable(response) -> bool:
-    """A 200 JSON answer that no upstream marked private or uncacheable."""
-    cache_control = response.get("Cache-Control", "")
-    return (
-        response.status_code == 200
-        and response.get("Content-Type", "").startswith("application/json")
-        and "private" not in cache_control
-        and "no-store" not in cache_control
-        and not response.has_header("Set-Cookie")
-        and not response.streaming
-    )
 
 
 def _add(response, headers: list[tuple[str, str]]) -> None:

@@ -20,7 +20,7 @@ from django.conf import settings
 from svc_common.breaker import redis_breaker
 
 from . import routes
-from .redis_client import loop_client
+from .redis_client import loop_redis
 
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 JSON = "application/json"
@@ -109,6 +109,27 @@ def wants_json(request) -> bool:
     return "text/html" not in request.header("HTTP_ACCEPT")
 
 
+# Headers of an answer that the page cache recomputes, rather than stores with the page.
+OWN_HEADERS = frozenset({"content-type", "content-length", "etag", "cache-control", "vary", "x-cache"})
+
+
+def cacheable_page(status: int, headers: list[tuple[str, str]], body: bytes) -> CachedPage | None:
+    """The page an answer makes when every client may see it (a 200 JSON answer no upstream marked private or
+    uncacheable, setting no cookie), with the headers it carries besides those the cache recomputes."""
+    named = {name.lower(): value for name, value in headers}
+    cache_control = named.get("cache-control", "")
+    if (
+        status != 200
+        or not named.get("content-type", "").startswith(JSON)
+        or "private" in cache_control
+        or "no-store" in cache_control
+        or "set-cookie" in named
+    ):
+        return None
+    extra = tuple((name, value) for name, value in headers if name.lower() not in OWN_HEADERS)
+    return CachedPage(etag_for(body), named["content-type"], body, extra)
+
+
 def etag_for(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
@@ -129,7 +150,7 @@ async def store(*, fill: Fill, page: CachedPage) -> None:
         fill.owner or "",
     ]
     try:
-        await loop_client().scripts["page_store"](keys=[fill.spec.key, fill.spec.lock_key], args=args)
+        await loop_redis().script("page_store", [fill.spec.key, fill.spec.lock_key], args)
     except RedisError as exc:
         redis_breaker.trip(exc)
 
@@ -139,7 +160,7 @@ async def release(*, fill: Fill) -> None:
     if fill.owner is None or not redis_breaker.available():
         return
     try:
-        await loop_client().scripts["page_release"](keys=[fill.spec.lock_key], args=[fill.owner])
+        await loop_redis().script("page_release", [fill.spec.lock_key], [fill.owner])
     except RedisError as exc:
         redis_breaker.trip(exc)
 
@@ -147,11 +168,11 @@ async def release(*, fill: Fill) -> None:
 async def wait(*, fill: Fill) -> CachedPage | None:
     """Poll briefly for the page another request is fetching; None if it does not arrive in time."""
     deadline = time.monotonic() + settings.PAGE_CACHE_WAIT_SECONDS
-    client = loop_client().client
+    redis = loop_redis()
     while time.monotonic() < deadline and redis_breaker.available():
         await asyncio.sleep(WAIT_POLL_SECONDS)
         try:
-            stored = await client.hmget(fill.spec.key, *PAGE_FIELDS)
+            stored = await redis.execute("HMGET", fill.spec.key, *PAGE_FIELDS)
         except RedisError as exc:
             redis_breaker.trip(exc)
             return None

@@ -110,11 +110,22 @@ class AccessRequest:
 
     @property
     def scheme(self) -> str:
-        return MetaRequest(self.meta).scheme
+        """http or https, as Django would say (SECURE_PROXY_SSL_HEADER from the edge)."""
+        proxy_header = settings.SECURE_PROXY_SSL_HEADER
+        forwarded = self.meta.get(proxy_header[0]) if proxy_header else None
+        return _scheme(proxy_header, forwarded, self.meta.get("wsgi.url_scheme", "http"))
 
     def header(self, name: str) -> str:
         """A request header by its WSGI name, e.g. "HTTP_AUTHORIZATION"; empty when absent."""
         return self.meta.get(name, "")
+
+
+@functools.lru_cache(maxsize=64)
+def _scheme(proxy_header: tuple | None, forwarded: str | None, url_scheme: str) -> str:
+    meta = {"wsgi.url_scheme": url_scheme}
+    if forwarded is not None:
+        meta[proxy_header[0]] = forwarded
+    return MetaRequest(meta).scheme
 
 
 @functools.lru_cache(maxsize=256)

@@ -21,7 +21,7 @@ from svc_common.breaker import redis_breaker
 from . import pages, routes
 from .decision import Decision, Failure, RateState, Verdict
 from .pages import CachedPage, Fill
-from .redis_client import loop_client
+from .redis_client import loop_redis
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -92,7 +92,7 @@ async def _run(group: str, record_key: str | None, client_ip: str, spec: pages.P
     keys += [spec.key, spec.lock_key, *spec.generation_keys] if spec else ["", ""]
     args = [group, policy.limit, policy.period_ms, settings.PAGE_CACHE_LOCK_MS, owner]
     try:
-        reply = await loop_client().scripts["access"](keys=keys, args=args)
+        reply = await loop_redis().script("access", keys, args)
     except RedisError as exc:
         redis_breaker.trip(exc)
         return Decision(Verdict.UNAVAILABLE)

@@ -1,5 +1,5 @@
 """Fetch a user and a product concurrently and combine them: one implementation, awaited on the event loop
-(access.application) and run from Django's aggregate view through eventloop.run_sync."""
+(gateway_project.application) and run from Django's aggregate view through eventloop.run_sync."""
 
 import asyncio
 import json

@@ -1,6 +1,6 @@
 """GET /api/<user_id>/<product_id>/: one user and one product in one answer.
 
-A JSON client's aggregate is served on the event loop (access.application); this view serves the rest:
+A JSON client's aggregate is served on the event loop (gateway_project.application); this view serves the rest:
 the browsable API, and requests that reached Django without the loop (the test client, runserver).
 """
 

@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
 
 django_application = get_wsgi_application()
 
-# Imported only now: the access application needs the app registry that get_wsgi_application() has just loaded.
-from access.application import GatewayApplication  # noqa: E402
+# Imported only now: the application needs the app registry that get_wsgi_application() has just loaded.
+from gateway_project.application import GatewayApplication  # noqa: E402
 
 application = GatewayApplication(django_application, threads=settings.DJANGO_THREADS)

@@ -1,7 +1,7 @@
 """The gateway runs in-process; the user and product services it calls are real gunicorn processes.
 
 A request to the gateway is served one of two ways, and the `served_by` fixture runs a test both ways:
-- "event loop": through the ASGI application a worker serves (access.application), as uvicorn calls it;
+- "event loop": through the ASGI application a worker serves (gateway_project.application), as uvicorn calls it;
 - "django": through Django's test client, with no event loop in front (AccessMiddleware decides alone).
 Django's threads behind the event loop see only committed data, so those tests use transactional databases.
 """
@@ -66,7 +66,7 @@ def issue_token(db):
 @pytest.fixture(scope="session")
 def application():
     """The gateway's ASGI application, as gateway_project/asgi.py builds it."""
-    from access.application import GatewayApplication
+    from gateway_project.application import GatewayApplication
 
     application = GatewayApplication(get_wsgi_application(), threads=4)
     yield application

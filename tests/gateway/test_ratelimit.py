@@ -91,3 +91,15 @@ def test_with_redis_unreachable_and_fail_closed_requests_get_429_not_5xx(issue_t
     assert response.status_code == 429
     assert response["Retry-After"] == "1"
     assert response.json()["error"]["code"] == "rate_limiter_unavailable"
+
+
+def test_a_request_the_event_loop_hands_to_django_is_metered_once(issue_token, authed, settings):
+    # The loop decides, Django carries the decision out (a2wsgi runs Django in a copy of the loop task's
+    # context): deciding again on Django's side would spend two steps of the limit per request.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "write": "2/minute"}
+    _, key = issue_token("metered-once")
+    client = authed(key)
+
+    statuses = [client.patch("/api/products/3/", "{}", "application/json").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]

@@ -4,12 +4,14 @@ the aggregate answered there, and everything else handed to Django (on a2wsgi's 
 How a request is served, in order:
 1. The access step (access.step.decide) runs on the loop: token, rate limit and page lookup in one script.
 2. A hit is answered here (answers.page_answer), and so is a request that waited for another's fill.
-3. The aggregate GET /api/<user_id>/<product_id>/, for a JSON client, is fetched here: both upstream calls
-   on the loop (aggregation.services), the answer built by the same builder, the page stored after it is sent.
-4. Anything else goes to Django with the decision attached (access.middleware.HANDED_OVER): proxied pages
-   and writes, token creation, 401 and 429 answers, tokens the database must verify, the browsable API.
+3. A JSON read (GET or HEAD) of a known route that is not cached is fetched here: the aggregate
+   GET /api/<user_id>/<product_id>/ (both upstream calls at once, aggregation.services) and the proxied
+   lists and details (proxy.services); the answer is built by the same builders, and the page is stored
+   after the answer is sent.
+4. Anything else goes to Django with the decision attached (access.middleware.HANDED_OVER): writes, token
+   creation, 401 and 429 answers, tokens the database must verify, the browsable API, unknown routes.
 
-Why the loop: a hit or an aggregate needs no Django request, view or thread; on the event loop it costs a
+Why the loop: these requests need no Django request, view or thread; on the event loop they cost a
 fraction of the CPU (docs/benchmark.md, "Where the CPU goes").
 """
 
@@ -24,25 +26,24 @@ from rest_framework.exceptions import APIException
 
 from django.db import connections
 
+from access import pages, routes, step
+from access.answers import JSON, Answer, error_answer, outer_headers, page_answer, passed_answer, server_error_answer
+from access.decision import Decision, Verdict
+from access.middleware import HANDED_OVER
+from access.redis_client import close_loop_redis
+from access.request import AccessRequest
 from aggregation.services import user_product_fetch
 from gateway_project import eventloop
+from proxy.services import forwarded_query, proxy_forward
 from svc_common import metrics
 from svc_common.request_id import REQUEST_ID_HEADER
 from svc_common.request_log import log_request
 from svc_common.server_timing import HEADER as SERVER_TIMING
 from svc_common.server_timing import timing_header
 from upstream.clients import close_pools
-from upstream.headers import upstream_request_headers
+from upstream.headers import returned_headers, upstream_request_headers
 
-from . import pages, routes, step
-from .answers import JSON, Answer, error_answer, json_answer, outer_headers, page_answer, server_error_answer
-from .decision import Decision, Verdict
-from .middleware import HANDED_OVER
-from .pages import CachedPage
-from .redis_client import close_loop_client
-from .request import AccessRequest
-
-logger = logging.getLogger("gateway.access")
+logger = logging.getLogger("gateway.application")
 
 
 class GatewayApplication:
@@ -90,13 +91,13 @@ class GatewayApplication:
             answer = page_answer(request, decision.page, cache_state="HIT", rate=decision.rate)
             await self._answer(send, request, route, decision, answer, started, cache_ms, None)
             return ANSWERED
-        if route is not None and route.service is None and _loop_serves_aggregate(request, decision):
-            await self._aggregate(send, request, route, decision, started, cache_ms)
+        if route is not None and _loop_fetches(request, decision):
+            await self._fetch(send, request, route, decision, started, cache_ms)
             return ANSWERED
         return decision
 
-    async def _aggregate(self, send, request, route, decision: Decision, started: float, cache_ms: float) -> None:
-        """Fetch the user and the product on the loop, answer, then store the page if this request fills it."""
+    async def _fetch(self, send, request, route, decision: Decision, started: float, cache_ms: float) -> None:
+        """Fetch a JSON read from upstream on the loop, answer, then store the page if this request fills it."""
         headers = upstream_request_headers(
             request.meta,
             request_id=request.request_id,
@@ -106,20 +107,20 @@ class GatewayApplication:
         )
         fill = decision.fill
         try:
-            body, timings = await user_product_fetch(
-                user_id=int(route.ids[0]), product_id=int(route.ids[1]), headers=headers
-            )
+            status, answer_headers, body, timings = await _upstream(request, route, headers)
         except APIException as exc:
             if fill is not None:
                 await pages.release(fill=fill)
             answer = error_answer(exc, rate=decision.rate)
             await self._answer(send, request, route, decision, answer, started, cache_ms, None)
             return
-        if fill is None:
-            answer = json_answer(body, rate=decision.rate)
+        page = pages.cacheable_page(status, answer_headers, body) if fill is not None else None
+        if page is None:
+            if fill is not None:
+                await pages.release(fill=fill)
+            answer = passed_answer(status, answer_headers, body, rate=decision.rate)
             await self._answer(send, request, route, decision, answer, started, cache_ms, timings)
             return
-        page = CachedPage(pages.etag_for(body), JSON, body)
         answer = page_answer(request, page, cache_state=fill.cache_state, rate=decision.rate)
         await self._answer(send, request, route, decision, answer, started, cache_ms, timings)
         await pages.store(fill=fill, page=page)
@@ -166,7 +167,7 @@ class GatewayApplication:
     async def shutdown(self) -> None:
         """The server has let running requests finish: close the connections they left open."""
         await self._close_django_threads()
-        await close_loop_client()
+        await close_loop_redis()
         await close_pools()
 
     async def _close_django_threads(self) -> None:
@@ -185,9 +186,23 @@ class GatewayApplication:
 ANSWERED = object()
 
 
-def _loop_serves_aggregate(request: AccessRequest, decision: Decision) -> bool:
-    """The aggregate for a JSON client, admitted and not cached: fetched on the loop. Django serves the rest of
-    that route (HTML for the browsable API, other methods, paths with encoded separators)."""
+async def _upstream(request: AccessRequest, route, headers: dict) -> tuple[int, list, bytes, dict]:
+    """(status, headers, body, upstream timings) of a known route's JSON read, by the same code Django's views run."""
+    if route.service is None:
+        user_id, product_id = route.ids
+        body, timings = await user_product_fetch(user_id=int(user_id), product_id=int(product_id), headers=headers)
+        return 200, [("Content-Type", JSON)], body, timings
+    path = route.template.replace("{id}", route.ids[0]) if route.ids else route.template
+    query = forwarded_query(request.path, request.method, request.query)
+    upstream, timings = await proxy_forward(
+        service=route.service, method=request.method, path=path, query=query, headers=headers, content=None
+    )
+    return upstream.status, returned_headers(upstream.headers), upstream.body, timings
+
+
+def _loop_fetches(request: AccessRequest, decision: Decision) -> bool:
+    """A JSON read of a known route, admitted and not cached: fetched on the loop. Django serves the rest of those
+    routes (HTML for the browsable API, other methods, paths with encoded separators)."""
     return (
         decision.verdict in (Verdict.FILL, Verdict.BYPASS)
         and request.method in pages.CACHEABLE_METHODS
