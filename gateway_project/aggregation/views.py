@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from gateway_project.eventloop import run_sync
 from svc_common.exceptions import MethodNotAllowed
 from upstream.clients import call_deadline
-from upstream.headers import upstream_request_headers
+from upstream.headers import django_request_headers
 
 from .exceptions import InvalidIdentifier
 from .services import user_product_fetch
@@ -30,13 +30,7 @@ def user_product(request, user_id: str, product_id: str):
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowed(request.method, ("GET", "HEAD"))
     ids = (_parse_id(user_id, "user_id"), _parse_id(product_id, "product_id"))
-    headers = upstream_request_headers(
-        request.META,
-        request_id=request.request_id,
-        client_id=getattr(request, "client_id", None),
-        host=request.get_host(),
-        scheme=request.scheme,
-    )
+    headers = django_request_headers(request)
     fetch = user_product_fetch(user_id=ids[0], product_id=ids[1], headers=headers)
     body, timings = run_sync(fetch, timeout=call_deadline())
     request.upstream_timings = timings

@@ -11,7 +11,7 @@ from access.request import raw_path
 from gateway_project.eventloop import run_sync
 from svc_common.exceptions import MethodNotAllowed
 from upstream.clients import call_deadline
-from upstream.headers import returned_headers, upstream_request_headers
+from upstream.headers import django_request_headers, returned_headers
 
 from .paths import upstream_path
 from .services import forwarded_query, proxy_forward
@@ -25,13 +25,7 @@ def proxy(request, service: str, rest: str | None = None):
     """Forward the request to the service and return its answer as-is (minus hop-by-hop headers)."""
     if request.method not in ALLOWED_METHODS:
         raise MethodNotAllowed(request.method, ALLOWED_METHODS)
-    headers = upstream_request_headers(
-        request.META,
-        request_id=request.request_id,
-        client_id=getattr(request, "client_id", None),
-        host=request.get_host(),
-        scheme=request.scheme,
-    )
+    headers = django_request_headers(request)
     forward = proxy_forward(
         service=service,
         method=request.method,

@@ -54,6 +54,17 @@ def upstream_request_headers(meta, *, request_id: str, client_id: int | None, ho
     return headers
 
 
+def django_request_headers(request) -> dict:
+    """upstream_request_headers() for a Django request (after the access step, which names its client)."""
+    return upstream_request_headers(
+        request.META,
+        request_id=request.request_id,
+        client_id=getattr(request, "client_id", None),
+        host=request.get_host(),
+        scheme=request.scheme,
+    )
+
+
 def returned_headers(upstream_headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Upstream response headers a client may see: end-to-end ones only."""
     connection = ",".join(value for name, value in upstream_headers if name.lower() == "connection")
