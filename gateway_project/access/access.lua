@@ -3,12 +3,16 @@
 --          anonymous caller
 -- KEYS[2]: the rate key for an anonymous caller (per client IP)
 -- KEYS[3]: the page key, or "" when the request is not cacheable
--- KEYS[4]: the page's fill lock; KEYS[5..]: the invalidation counters the page depends on
+-- KEYS[4]: the page's fill lock; KEYS[5..]: the invalidation counters the page depends on, then its parts
 -- ARGV[1]: route group; ARGV[2]: default limit; ARGV[3]: default period in ms; ARGV[4]: lock ttl in ms;
--- ARGV[5]: this request's lock value (unique), so that only this request can release the lock it takes
+-- ARGV[5]: this request's lock value (unique), so that only this request can release the lock it takes;
+-- ARGV[6]: how many invalidation counters follow KEYS[4]; any keys after them are the page's parts (an
+--   aggregate's user and product detail pages), one per counter, in the same order
 -- Reply: {verdict, client, limit, period_ms, remaining, reset_ms, retry_after_ms, page...}
 --   verdict: "ok", "limited", "miss" (no cached record) or "expired"
---   page: {} | {"hit", etag, content_type, body, headers} | {"fill" or "wait", generations, "miss" or "stale"}
+--   page: {} | {"hit", etag, content_type, body, headers}
+--         | {"fill" or "wait", generations, "miss" or "stale", part bodies...}: a part's body when its page is
+--           current, false (nil) otherwise
 -- Time comes from Redis itself, so every gateway replica shares one clock.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -58,8 +62,9 @@ else
 end
 
 if KEYS[3] ~= '' then
+  local counters = tonumber(ARGV[6])
   local generations = {}
-  for i = 5, #KEYS do
+  for i = 5, 4 + counters do
     generations[#generations + 1] = redis.call('GET', KEYS[i]) or '0'
   end
   local current = table.concat(generations, ',')
@@ -75,6 +80,10 @@ if KEYS[3] ~= '' then
     reply[8] = owner and 'fill' or 'wait'
     reply[9] = current
     reply[10] = entry[1] and 'stale' or 'miss'
+    for i = 5 + counters, #KEYS do
+      local part = redis.call('HMGET', KEYS[i], 'generations', 'body')
+      reply[#reply + 1] = part[1] == generations[i - 4 - counters] and part[2]
+    end
   end
 end
 return reply

@@ -64,6 +64,7 @@ class AccessMiddleware:
             _add(response, rate_limit_headers(getattr(exc, "rate", None)))
             return response
         request.client_id = decision.client_id
+        request.page_fill = decision.fill  # an aggregate's view reads the parts the lookup found
         key, _ = step.presented_key(access)
         request.token_hash = token_hash(key) if key else None
         request.cache_timing_ms = round((time.perf_counter() - started) * 1000, 2)

@@ -7,6 +7,7 @@ describes (nginx's proxy_cache_convert_head), so it never stores an empty body.
 """
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import json
@@ -33,6 +34,9 @@ class PageSpec:
     key: str
     lock_key: str
     generation_keys: tuple[str, ...]
+    # An aggregate's parts: the detail pages of its user and product (one per generation key, in order), which
+    # its lookup also reads, so a miss can be composed from them.
+    part_specs: tuple["PageSpec", ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,20 @@ class CachedPage:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """A part of an aggregate: the detail page it is cached as, its counter's value when the lookup read it, and
+    its body when that page is cached and current."""
+
+    spec: PageSpec
+    generation: str
+    body: bytes | None
+
+    def fill(self) -> "Fill":
+        """What storing this part, fetched now, takes: its counter as read before the fetch, and no lock."""
+        return Fill(self.spec, self.generation, None, False)
+
+
+@dataclass(frozen=True, slots=True)
 class Fill:
     """A page to fetch and store: the invalidation counters read before the fetch, and the lock it holds."""
 
@@ -56,9 +74,18 @@ class Fill:
     generations: str
     owner: str | None  # the fill lock's value when this request holds it
     stale: bool  # an older copy exists (X-Cache: STALE rather than MISS)
+    parts: tuple[Part, ...] = ()  # an aggregate's parts, as the lookup found them
+
+    @property
+    def composed(self) -> bool:
+        """An aggregate whose parts are all cached and current: answered without calling any service."""
+        return bool(self.parts) and all(part.body is not None for part in self.parts)
 
     @property
     def cache_state(self) -> str:
+        """X-Cache of the answer: HIT when composed from cached parts, STALE when an older copy existed, else MISS."""
+        if self.composed:
+            return "HIT"
         return "STALE" if self.stale else "MISS"
 
 
@@ -85,23 +112,35 @@ def spec_for(request) -> PageSpec | None:
     route = request.route
     if route is None or routes.has_encoded_separator(request.raw_path):
         return None
-    if route.service is None:
-        return aggregate_spec(*route.ids)
     host = request.host
+    if route.service is None:
+        if host is None:
+            return aggregate_spec(*route.ids)
+        return aggregate_with_parts(*route.ids, request.scheme, host, request.header("HTTP_ACCEPT_LANGUAGE"))
     if host is None:
         return None
-    object_id = route.ids[0] if route.ids else "*"
-    identity = "|".join(
-        [
-            "proxy",
-            request.scheme,
-            host,
-            route.template.replace("{id}", object_id),
-            routes.canonical_query(route.template, request.query),
-            request.header("HTTP_ACCEPT_LANGUAGE"),
-        ]
+    query = routes.canonical_query(route.template, request.query)
+    object_id = route.ids[0] if route.ids else None
+    return proxied_spec(route.service, object_id, query, request.scheme, host, request.header("HTTP_ACCEPT_LANGUAGE"))
+
+
+@functools.lru_cache(maxsize=4096)
+def proxied_spec(service: str, object_id: str | None, query: str, scheme: str, host: str, language: str) -> PageSpec:
+    """A service's list (object_id None) or detail page, as the gateway proxies it."""
+    path = f"/api/{service}/{object_id}/" if object_id else f"/api/{service}/"
+    identity = "|".join(["proxy", scheme, host, path, query, language])
+    return _spec(identity, (f"inv:{service}:{object_id or '*'}",))
+
+
+@functools.lru_cache(maxsize=4096)
+def aggregate_with_parts(user_id: str, product_id: str, scheme: str, host: str, language: str) -> PageSpec:
+    """The aggregate's spec with its parts: the user's and the product's detail pages, as a client of this host
+    and language would read them through the gateway."""
+    parts = (
+        proxied_spec("users", user_id, "", scheme, host, language),
+        proxied_spec("products", product_id, "", scheme, host, language),
     )
-    return _spec(identity, (f"inv:{route.service}:{object_id}",))
+    return dataclasses.replace(aggregate_spec(user_id, product_id), part_specs=parts)
 
 
 def wants_json(request) -> bool:
@@ -153,6 +192,12 @@ async def store(*, fill: Fill, page: CachedPage) -> None:
         await loop_redis().script("page_store", [fill.spec.key, fill.spec.lock_key], args)
     except RedisError as exc:
         redis_breaker.trip(exc)
+
+
+async def store_all(pages: list[tuple[Fill, CachedPage]]) -> None:
+    """Store several fetched pages (an aggregate's parts), each with the counters read before its fetch."""
+    for fill, page in pages:
+        await store(fill=fill, page=page)
 
 
 async def release(*, fill: Fill) -> None:

@@ -5,6 +5,7 @@ Django's AccessMiddleware runs it through eventloop.run_sync when a request reac
 decision (the test client, runserver) or must be decided again (after the database verified a token).
 """
 
+import dataclasses
 import itertools
 import os
 import secrets
@@ -20,7 +21,7 @@ from svc_common.breaker import redis_breaker
 
 from . import pages, routes
 from .decision import Decision, Failure, RateState, Verdict
-from .pages import CachedPage, Fill
+from .pages import CachedPage, Fill, Part
 from .redis_client import loop_redis
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -75,12 +76,13 @@ async def wait_for_fill(decision: Decision) -> Decision:
     """A WAIT settled: the page another request fetched (HIT), or, if it did not come in time, a fetch of our own
     that stores its answer without touching the other request's lock (FILL)."""
     fill = decision.fill
+    if fill.composed:
+        # An aggregate whose parts are cached: composed at once, no need to wait for the other request's fetch.
+        return Decision(Verdict.FILL, decision.client_id, decision.rate, fill=dataclasses.replace(fill, owner=None))
     page = await pages.wait(fill=fill)
     if page is not None:
         return Decision(Verdict.HIT, decision.client_id, decision.rate, page=page)
-    return Decision(
-        Verdict.FILL, decision.client_id, decision.rate, fill=Fill(fill.spec, fill.generations, None, fill.stale)
-    )
+    return Decision(Verdict.FILL, decision.client_id, decision.rate, fill=dataclasses.replace(fill, owner=None))
 
 
 async def _run(group: str, record_key: str | None, client_ip: str, spec: pages.PageSpec | None) -> Decision:
@@ -89,8 +91,11 @@ async def _run(group: str, record_key: str | None, client_ip: str, spec: pages.P
     policy = policy_for(group)
     owner = _lock_value() if spec else ""
     keys = [record_key or "", f"gw:rl:{group}:ip:{client_ip}"]
-    keys += [spec.key, spec.lock_key, *spec.generation_keys] if spec else ["", ""]
-    args = [group, policy.limit, policy.period_ms, settings.PAGE_CACHE_LOCK_MS, owner]
+    keys += (
+        [spec.key, spec.lock_key, *spec.generation_keys, *(part.key for part in spec.part_specs)] if spec else ["", ""]
+    )
+    generation_count = len(spec.generation_keys) if spec else 0
+    args = [group, policy.limit, policy.period_ms, settings.PAGE_CACHE_LOCK_MS, owner, generation_count]
     try:
         reply = await loop_redis().script("access", keys, args)
     except RedisError as exc:
@@ -116,7 +121,12 @@ def _decision(reply: list, group: str, spec: pages.PageSpec | None, owner: str) 
     if page[0] == b"hit":
         return Decision(Verdict.HIT, client_id, rate, page=CachedPage.from_stored(*page[1:5]))
     holds_lock = page[0] == b"fill"
-    fill = Fill(spec, page[1].decode(), owner if holds_lock else None, page[2] == b"stale")
+    generations = page[1].decode()
+    parts = tuple(
+        Part(part_spec, generation, body)
+        for part_spec, generation, body in zip(spec.part_specs, generations.split(","), page[3:], strict=False)
+    )
+    fill = Fill(spec, generations, owner if holds_lock else None, page[2] == b"stale", parts)
     return Decision(Verdict.FILL if holds_lock else Verdict.WAIT, client_id, rate, fill=fill)
 
 

@@ -1,12 +1,20 @@
 """Fetch a user and a product concurrently and combine them: one implementation, awaited on the event loop
-(gateway_project.application) and run from Django's aggregate view through eventloop.run_sync."""
+(gateway_project.application) and run from Django's aggregate view through eventloop.run_sync.
+
+The page cache keeps each part as the detail page the proxy would answer with (access.pages.Part): a part
+whose page is cached and current is not fetched, and a part that is fetched comes back as a page to store.
+On skewed traffic a user or a product is far more popular than any one pair of them, so most aggregates
+that are not cached whole are composed from cached parts.
+"""
 
 import asyncio
 import json
 import time
 
+from access.pages import CachedPage, Fill, Part, cacheable_page
 from upstream.clients import call
 from upstream.exceptions import UpstreamBadResponse, UpstreamBusy, UpstreamTimeout, UpstreamUnavailable
+from upstream.headers import returned_headers
 
 from .exceptions import PartsNotFound
 
@@ -15,12 +23,12 @@ PARTS = (("user", "users"), ("product", "products"))
 UPSTREAM_FAILURES = {502: UpstreamUnavailable, 503: UpstreamBusy, 504: UpstreamTimeout}
 
 
-async def _fetch(service: str, object_id: int, headers: dict) -> tuple[int, bytes | None, float]:
+async def _fetch(service: str, object_id: int, headers: dict) -> tuple[int, bytes | None, float, CachedPage | None]:
     started = time.perf_counter()
     response = await call(service, "GET", f"/api/{service}/{object_id}/", headers=headers)
     elapsed_ms = (time.perf_counter() - started) * 1000
     if response.status == 404:
-        return 404, None, elapsed_ms
+        return 404, None, elapsed_ms, None
     if response.status in UPSTREAM_FAILURES:
         raise UPSTREAM_FAILURES[response.status](service)
     if response.status != 200:
@@ -31,25 +39,43 @@ async def _fetch(service: str, object_id: int, headers: dict) -> tuple[int, byte
         valid = False
     if not valid:
         raise UpstreamBadResponse(service)
-    return 200, response.body, elapsed_ms
+    page = cacheable_page(response.status, returned_headers(response.headers), response.body)
+    return 200, response.body, elapsed_ms, page
 
 
-async def user_product_fetch(*, user_id: int, product_id: int, headers: dict) -> tuple[bytes, dict]:
-    """(the JSON body {"user", "product"}, upstream timings in ms); both calls run at once.
+async def _cached(body: bytes) -> tuple[int, bytes, None, None]:
+    return 200, body, None, None
 
-    The body embeds each service's JSON as it came (it was checked to be an object): no re-encoding.
+
+async def user_product_fetch(
+    *, user_id: int, product_id: int, headers: dict, parts: tuple[Part, ...] = ()
+) -> tuple[bytes, dict, list[tuple[Fill, CachedPage]]]:
+    """(the JSON body {"user", "product"}, upstream timings in ms, the fetched parts' pages to store).
+
+    The parts not cached are fetched at once. The body embeds each part's JSON as the service sent it (it was
+    checked to be an object): no re-encoding.
     """
     ids = {"user": user_id, "product": product_id}
+    cached = {name: part for (name, _), part in zip(PARTS, parts, strict=False) if part.body is not None}
     outcomes = await asyncio.gather(
-        *(_fetch(service, ids[part], headers) for part, service in PARTS), return_exceptions=True
+        *(
+            _cached(cached[part].body) if part in cached else _fetch(service, ids[part], headers)
+            for part, service in PARTS
+        ),
+        return_exceptions=True,
     )
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
     results = dict(zip((part for part, _ in PARTS), outcomes, strict=True))
-    missing = {part: ids[part] for part, (status_code, _, _) in results.items() if status_code == 404}
+    missing = {part: ids[part] for part, (status_code, *_) in results.items() if status_code == 404}
     if missing:
         raise PartsNotFound(missing)
     body = b'{"user": ' + results["user"][1] + b', "product": ' + results["product"][1] + b"}"
-    timings = {service: round(results[part][2], 2) for part, service in PARTS}
-    return body, timings
+    timings = {service: round(results[part][2], 2) for part, service in PARTS if results[part][2] is not None}
+    fetched = [
+        (part.fill(), results[name][3])
+        for (name, _), part in zip(PARTS, parts, strict=False)
+        if name not in cached and results[name][3] is not None
+    ]
+    return body, timings, fetched

@@ -7,6 +7,7 @@ the browsable API, and requests that reached Django without the loop (the test c
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from access import pages
 from gateway_project.eventloop import run_sync
 from svc_common.exceptions import MethodNotAllowed
 from upstream.clients import call_deadline
@@ -31,7 +32,9 @@ def user_product(request, user_id: str, product_id: str):
         raise MethodNotAllowed(request.method, ("GET", "HEAD"))
     ids = (_parse_id(user_id, "user_id"), _parse_id(product_id, "product_id"))
     headers = django_request_headers(request)
-    fetch = user_product_fetch(user_id=ids[0], product_id=ids[1], headers=headers)
-    body, timings = run_sync(fetch, timeout=call_deadline())
+    fill = getattr(request, "page_fill", None)
+    fetch = user_product_fetch(user_id=ids[0], product_id=ids[1], headers=headers, parts=fill.parts if fill else ())
+    body, timings, parts = run_sync(fetch, timeout=call_deadline())
+    run_sync(pages.store_all(parts))
     request.upstream_timings = timings
     return HttpResponse(body, content_type="application/json")

@@ -107,7 +107,7 @@ class GatewayApplication:
         )
         fill = decision.fill
         try:
-            status, answer_headers, body, timings = await _upstream(request, route, headers)
+            status, answer_headers, body, timings, parts = await _upstream(request, route, headers, fill)
         except APIException as exc:
             if fill is not None:
                 await pages.release(fill=fill)
@@ -124,6 +124,7 @@ class GatewayApplication:
         answer = page_answer(request, page, cache_state=fill.cache_state, rate=decision.rate)
         await self._answer(send, request, route, decision, answer, started, cache_ms, timings)
         await pages.store(fill=fill, page=page)
+        await pages.store_all(parts)
 
     async def _answer(self, send, request, route, decision, answer: Answer, started, cache_ms, timings) -> None:
         """Send an answer with what Django's outer middleware would add to it, then log and count it."""
@@ -186,18 +187,21 @@ class GatewayApplication:
 ANSWERED = object()
 
 
-async def _upstream(request: AccessRequest, route, headers: dict) -> tuple[int, list, bytes, dict]:
-    """(status, headers, body, upstream timings) of a known route's JSON read, by the same code Django's views run."""
+async def _upstream(request: AccessRequest, route, headers: dict, fill) -> tuple[int, list, bytes, dict, list]:
+    """(status, headers, body, upstream timings, fetched parts to store) of a known route's JSON read, by the same
+    code Django's views run."""
     if route.service is None:
         user_id, product_id = route.ids
-        body, timings = await user_product_fetch(user_id=int(user_id), product_id=int(product_id), headers=headers)
-        return 200, [("Content-Type", JSON)], body, timings
+        body, timings, parts = await user_product_fetch(
+            user_id=int(user_id), product_id=int(product_id), headers=headers, parts=fill.parts if fill else ()
+        )
+        return 200, [("Content-Type", JSON)], body, timings, parts
     path = route.template.replace("{id}", route.ids[0]) if route.ids else route.template
     query = forwarded_query(request.path, request.method, request.query)
     upstream, timings = await proxy_forward(
         service=route.service, method=request.method, path=path, query=query, headers=headers, content=None
     )
-    return upstream.status, returned_headers(upstream.headers), upstream.body, timings
+    return upstream.status, returned_headers(upstream.headers), upstream.body, timings, []
 
 
 def _loop_fetches(request: AccessRequest, decision: Decision) -> bool:

@@ -104,7 +104,7 @@ def test_the_user_and_product_calls_are_in_flight_at_the_same_time(monkeypatch):
 
     monkeypatch.setattr(services, "_fetch", fetch_once_both_started)
 
-    body, timings = asyncio.run(
+    body, timings, parts = asyncio.run(
         services.user_product_fetch(
             user_id=5,
             product_id=6,
@@ -114,3 +114,4 @@ def test_the_user_and_product_calls_are_in_flight_at_the_same_time(monkeypatch):
 
     assert (json.loads(body)["user"]["id"], json.loads(body)["product"]["id"]) == (5, 6)
     assert set(timings) == {"users", "products"}
+    assert parts == []  # no page cache in this call: nothing to store

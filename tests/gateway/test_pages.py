@@ -292,3 +292,45 @@ def test_a_late_filler_does_not_free_the_lock_of_the_request_that_took_it_over(i
     assert late.fill.owner != current.fill.owner
     assert after_release == after_store == current.fill.owner.encode()
     assert redis.get(current.fill.spec.lock_key) is None
+
+
+# An aggregate is composed from its parts' pages (the detail pages the proxy fills), fetched only where missing.
+
+
+def test_an_aggregate_whose_parts_are_cached_is_composed_without_calling_a_service(client, services):
+    user = client.get("/api/users/3/")
+    product = client.get("/api/products/4/")
+    before = upstream_calls(services, 3, 4)
+
+    composed = client.get("/api/3/4/")
+
+    assert (user["X-Cache"], product["X-Cache"], composed["X-Cache"]) == ("MISS", "MISS", "HIT")
+    assert upstream_calls(services, 3, 4) == before
+    assert composed.json() == {"user": user.json(), "product": product.json()}
+
+
+def test_an_aggregate_fetches_only_its_missing_part_and_stores_the_parts_it_fetched(client, services):
+    client.get("/api/5/6/")
+    before = upstream_calls(services, 5, 7)
+
+    other_product = client.get("/api/5/7/")
+    after = upstream_calls(services, 5, 7)
+    miss = client.get("/api/products/9/")
+    user_detail = client.get("/api/users/5/")
+
+    assert other_product["X-Cache"] == "MISS"
+    assert after == (before[0], before[1] + 1)
+    assert user_detail["X-Cache"] == "HIT"
+    assert user_detail.json() == other_product.json()["user"]
+    cache_own = {"x-cache", "server-timing", "etag", "content-length"}
+    assert {n.lower() for n, _ in user_detail.items()} - cache_own == {n.lower() for n, _ in miss.items()} - cache_own
+
+
+def test_a_write_to_a_part_makes_every_aggregate_with_it_fetch_it_again(client):
+    client.get("/api/users/8/")
+    client.patch("/api/users/8/", json.dumps({"full_name": "Renamed Part"}), "application/json")
+
+    aggregate = client.get("/api/8/9/")
+
+    assert aggregate["X-Cache"] == "MISS"
+    assert aggregate.json()["user"]["full_name"] == "Renamed Part"
