@@ -63,10 +63,14 @@ def test_an_oversized_body_gets_a_json_413_and_creates_nothing(stack):
 
 
 def test_a_hit_and_a_miss_answer_the_same_body_and_are_each_logged_once(stack):
+    with stack.client() as gateway:  # a user and a product no other test has read: neither part is cached
+        user = gateway.post("/api/users/", json={"username": "e2e_logged", "email": "e2e_logged@example.com"}).json()
+        product = gateway.post("/api/products/", json={"name": "Logged", "sku": "E2E-LOGGED", "price": "1.00"}).json()
+    path = f"/api/{user['id']}/{product['id']}/"
     headers = {**stack.auth_headers(), "X-Request-ID": "e2e-asgi-hit-and-miss"}
     with httpx.Client(base_url=stack.url("gateway"), headers=headers, timeout=10) as gateway:
-        miss = gateway.get("/api/17/16/")
-        hit = gateway.get("/api/17/16/")
+        miss = gateway.get(path)
+        hit = gateway.get(path)
 
     assert (miss.headers["X-Cache"], hit.headers["X-Cache"]) == ("MISS", "HIT")
     assert hit.content == miss.content
