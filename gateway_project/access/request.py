@@ -29,8 +29,10 @@ _META_NAMES = {
         "X_FORWARDED_PROTO",
         "X_REQUEST_ID",
         "IDEMPOTENCY_KEY",
+        "TRANSFER_ENCODING",
     )
 }
+_META_NAMES[b"content-length"] = "CONTENT_LENGTH"
 
 
 class MetaRequest(HttpRequest):
@@ -114,6 +116,11 @@ class AccessRequest:
         proxy_header = settings.SECURE_PROXY_SSL_HEADER
         forwarded = self.meta.get(proxy_header[0]) if proxy_header else None
         return _scheme(proxy_header, forwarded, self.meta.get("wsgi.url_scheme", "http"))
+
+    @property
+    def declares_body(self) -> bool:
+        """Whether the request says a body follows (a GET rarely does): only Django reads, or refuses, bodies."""
+        return self.meta.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in self.meta
 
     def header(self, name: str) -> str:
         """A request header by its WSGI name, e.g. "HTTP_AUTHORIZATION"; empty when absent."""

@@ -84,6 +84,8 @@ class GatewayApplication:
         if request.host is None or outer_headers(request, "/api/", Answer(200, [], b"")) is None:
             return None  # Django refuses the host, or its middleware answers by itself (e.g. an HTTPS redirect)
         decision = await step.decide(request)
+        if request.declares_body:
+            return decision  # Django reads the body, or refuses it (413), and carries the decision out
         if decision.verdict is Verdict.WAIT:
             decision = await step.wait_for_fill(decision)
         cache_ms = round((time.perf_counter() - started) * 1000, 2)

@@ -334,3 +334,13 @@ def test_a_write_to_a_part_makes_every_aggregate_with_it_fetch_it_again(client):
 
     assert aggregate["X-Cache"] == "MISS"
     assert aggregate.json()["user"]["full_name"] == "Renamed Part"
+
+
+def test_a_read_that_declares_an_oversized_body_is_refused_even_when_its_page_is_cached(client, settings):
+    client.get("/api/users/2/")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+
+    response = client.generic("GET", "/api/users/2/", "x" * 500, "application/json")
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
