@@ -8,7 +8,7 @@ from stackctl.databases import ensure_postgres_database
 from .processes import BenchError
 
 
-def _params() -> dict:
+def params() -> dict:
     return {
         "host": os.environ.get("POSTGRES_HOST", "127.0.0.1"),
         "port": int(os.environ.get("POSTGRES_PORT", "5432")),
@@ -18,14 +18,14 @@ def _params() -> dict:
 
 
 def url(name: str) -> str:
-    params = _params()
-    password = f":{params['password']}" if params["password"] else ""
-    return f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
+    found = params()
+    password = f":{found['password']}" if found["password"] else ""
+    return f"postgres://{found['user']}{password}@{found['host']}:{found['port']}/{name}"
 
 
 def connection_headroom() -> tuple[int, int]:
     """(max_connections, connections in use now) of the PostgreSQL server."""
-    connection = psycopg2.connect(dbname="postgres", connect_timeout=3, **_params())
+    connection = psycopg2.connect(dbname="postgres", connect_timeout=3, **params())
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('max_connections')::int, (SELECT count(*) FROM pg_stat_activity)")

@@ -32,6 +32,8 @@ SEED_COUNT = 100
 STACK_REDIS_URL = "redis://127.0.0.1:6379/10"
 STACK_DATABASE_PREFIX = "bench_"
 MONOLITH_DATABASE = "bench_monolith"
+# The `data` scenario's own databases, dropped after it.
+DATA_DATABASES = {"products": "bench_data_products", "users": "bench_data_users", "import": "bench_data_import"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Plan:
     scaling_connections: int = 64
     cpu_quota: float = 0.25
     wrk_timeout: int = 10
+    # The catalogue of the scale scenarios and of the `data` scenario's seeds; the rows one import loads.
+    catalogue_products: int = 1_000_000
+    catalogue_users: int = 200_000
+    import_rows: int = 200_000
 
     @property
     def ratio_concurrency(self) -> int:
@@ -57,7 +63,16 @@ class Plan:
 
 
 QUICK = Plan(
-    quick=True, duration=3, repeats=1, warmup=1, concurrencies=(1, 64), overload_connections=512, overload_duration=3
+    quick=True,
+    duration=3,
+    repeats=1,
+    warmup=1,
+    concurrencies=(1, 64),
+    overload_connections=512,
+    overload_duration=3,
+    catalogue_products=50_000,
+    catalogue_users=10_000,
+    import_rows=20_000,
 )
 FULL = Plan(
     quick=False,

@@ -136,6 +136,31 @@ def memory_lines(results: Results) -> list[str]:
     return lines or ["Not measured."]
 
 
+DATA_ROWS = {
+    "seed_products": "seed_products --count N (generate_series)",
+    "seed_users": "seed_users --count N (generate_series)",
+    "import_fresh": "import_products FILE.csv into an empty table",
+    "import_live": "import_products FILE.csv into the seeded catalogue",
+}
+
+
+def data_lines(results: Results) -> list[str]:
+    """The `data` scenario: each command's rows, seconds and rows/s."""
+    found = results.facts.get("data", {})
+    if not found:
+        return ["Not measured."]
+    lines = ["| command | rows | created | seconds | rows/s | mode |", "|---|---|---|---|---|---|"]
+    for key, title in DATA_ROWS.items():
+        if run := found.get(key):
+            created = run.get("created", run["rows"])
+            lines.append(
+                f"| {title} | {run['rows']:,} | {created:,} | {run['seconds']:.1f} | {run['rows_per_s']:,}"
+                f" | {run.get('mode', '-')} |"
+            )
+    lines += ["", "Seeds are timed from the command's start (Django included); imports by the command itself."]
+    return lines + [""]
+
+
 def cache_outcomes(per_stack: dict | None) -> str:
     """'cache-hit: HIT 70655, MISS 1; cache-miss: off 9741'."""
     if not per_stack:
@@ -168,6 +193,7 @@ def markdown(results: Results, ratios: list[Ratio], header: dict, plots: list[st
     lines += ["## Verdicts", "", *ratios_table(ratios), ""]
     lines += ["## Throughput and latency (median run)", "", *measurements_table(results), ""]
     lines += ["## Memory", "", *memory_lines(results)]
+    lines += ["## Loading data", "", *data_lines(results)]
     lines += ["## Plots", ""] + [f"![{name}]({name})" for name in plots] + [""]
     if results.notes or results.failures:
         lines += ["## Notes", ""]

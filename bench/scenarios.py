@@ -5,9 +5,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cgroups, database, pair, proc, systems, wrk
+from . import cgroups, data, database, pair, proc, systems, wrk
 from .measure import Results, Runner, with_load
-from .plan import SEED_COUNT, Plan
+from .plan import DATA_DATABASES, SEED_COUNT, STACK_REDIS_URL, Plan
 from .processes import BenchError, Supervisor, http_status
 from .stack import Stack
 from .wrk import Target
@@ -209,6 +209,40 @@ def ours_cache_miss(ctx: Context) -> None:
     _stack(ctx, "cache-miss", {"PAGE_CACHE_ENABLED": "false"}, measure)
 
 
+def loading_data(ctx: Context) -> None:
+    """i. The seed and import commands at scale, timed on databases of their own (dropped after)."""
+    plan, facts = ctx.plan, ctx.results.facts.setdefault("data", {})
+    names = DATA_DATABASES
+    env = {
+        service: data.service_env(service, names[service], STACK_REDIS_URL, systems.SECRET_KEY, SERVICE_AUTH_TOKEN)
+        for service in ("products", "users")
+    }
+    fresh = {**env["products"], "DATABASE_URL": data.database.url(names["import"])}
+    export = ctx.run_dir / "data" / "products.csv"
+    export.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for service, environment in (("products", env["products"]), ("users", env["users"]), ("import", fresh)):
+            data.recreate(names[service])
+            data.manage("users" if service == "users" else "products", environment, "migrate", "--noinput")
+        for service, count in (("products", plan.catalogue_products), ("users", plan.catalogue_users)):
+            seconds, _ = data.manage(service, env[service], f"seed_{service}", "--count", str(count))
+            facts[f"seed_{service}"] = {
+                "rows": count,
+                "seconds": round(seconds, 1),
+                "rows_per_s": round(count / seconds),
+            }
+            ctx.runner.say(f"seed_{service} --count {count:,}: {seconds:.1f} s ({count / seconds:,.0f} rows/s)")
+        data.write_products_csv(export, plan.import_rows)
+        for case, environment in (("import_fresh", fresh), ("import_live", env["products"])):
+            _, stdout = data.manage("products", environment, "import_products", str(export))
+            facts[case] = data.import_summary(stdout)
+            ctx.runner.say(f"{case}: {stdout.strip().splitlines()[-1]}")
+    finally:
+        export.unlink(missing_ok=True)
+        for name in names.values():
+            data.drop(name)
+
+
 SCENARIOS = {
     "floor": floors_and_ceilings,
     "scaling": scaling,
@@ -216,4 +250,5 @@ SCENARIOS = {
     "monolith": django_monolith,
     "ours-hit": ours_cache_hit,
     "ours-miss": ours_cache_miss,
+    "data": loading_data,
 }

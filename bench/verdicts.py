@@ -151,6 +151,34 @@ def memory(results: Results) -> Ratio:
     return Ratio(name, round(value, 3), target, "PASS" if value < 1.5 else "FAIL", detail)
 
 
+SEED_TARGETS = {"seed_products": 1_000_000, "seed_users": 200_000}
+SEED_SECONDS = 60.0
+IMPORT_ROWS_PER_S = 20_000
+
+
+def seed_time(results: Results, command: str) -> Ratio:
+    """The seed command at its target size within a minute; a smaller (quick) catalogue is not judged."""
+    rows = SEED_TARGETS[command]
+    name, target = f"{command} --count {rows:,}", f"<= {SEED_SECONDS:g} s"
+    run = results.facts.get("data", {}).get(command)
+    if not run:
+        return _missing(name, target, command)
+    detail = f"{run['rows']:,} rows in {run['seconds']:.1f} s ({run['rows_per_s']:,} rows/s)"
+    if run["rows"] != rows:
+        return Ratio(name, None, target, "n/a", f"not at size: {detail}")
+    return Ratio(name, run["seconds"], target, "PASS" if run["seconds"] <= SEED_SECONDS else "FAIL", detail)
+
+
+def import_rate(results: Results, case: str, into: str) -> Ratio:
+    name, target = f"import_products rows/s ({into})", f">= {IMPORT_ROWS_PER_S:,}"
+    run = results.facts.get("data", {}).get(case)
+    if not run:
+        return _missing(name, target, case)
+    detail = f"{run['created']:,} of {run['rows']:,} rows in {run['seconds']:.1f} s, {run['mode']} mode"
+    verdict = "PASS" if run["rows_per_s"] >= IMPORT_ROWS_PER_S and run["created"] == run["rows"] else "FAIL"
+    return Ratio(name, run["rows_per_s"], target, verdict, detail)
+
+
 def evaluate(results: Results, *, concurrency: int, scaling_concurrency: int, overload_connections: int) -> list[Ratio]:
     c = concurrency
     return [
@@ -166,4 +194,8 @@ def evaluate(results: Results, *, concurrency: int, scaling_concurrency: int, ov
         memory(results),
         throughput(results, f"cache hit @{c} vs Django monolith", "ours-hit", "django-monolith", c, None),
         throughput(results, "scaling: 2 replicas vs 1", "scaling-2x", "scaling-1x", scaling_concurrency, None),
+        seed_time(results, "seed_products"),
+        seed_time(results, "seed_users"),
+        import_rate(results, "import_fresh", "into an empty table"),
+        import_rate(results, "import_live", "into the seeded catalogue"),
     ]

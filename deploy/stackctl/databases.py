@@ -88,10 +88,10 @@ def _manage_env(service: Service, backend: str) -> dict:
 
 
 def manage_interactive(service: Service, backend: str, *args: str) -> int:
-    """manage.py attached to this terminal; returns its exit code."""
+    """manage.py attached to this terminal, in the caller's directory (so `import_products data.csv` finds a
+    relative path); returns its exit code."""
     return subprocess.call(
-        [str(config.VENV / "bin" / "python"), "manage.py", *args],
-        cwd=service.project_dir,
+        [str(config.VENV / "bin" / "python"), str(service.project_dir / "manage.py"), *args],
         env=_manage_env(service, backend),
     )
 

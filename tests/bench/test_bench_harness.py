@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bench import pair, report, systems, verdicts, wrk
+from bench import data, pair, report, systems, verdicts, wrk
 from bench.measure import Measurement, Results
 from bench.processes import Supervisor
 
@@ -196,3 +196,51 @@ def test_report_writes_json_markdown_plots_and_latest(tmp_path):
     assert next(r for r in written if r["name"] == "scaling: 4 replicas vs 1")["verdict"] == "PASS"
     assert {p.name for p in (tmp_path / "run").glob("*.png")} == {"throughput.png", "latency.png", "scaling.png"}
     assert (tmp_path / "latest").resolve() == (tmp_path / "run").resolve()
+
+
+def test_the_import_summary_is_read_from_the_commands_output():
+    summary = data.import_summary(
+        "products: 20,000 rows read, 19,990 created, 10 rejected in 0.8 s (25,000 rows/s, rebuild)\n"
+    )
+
+    assert summary == {
+        "rows": 20_000,
+        "created": 19_990,
+        "rejected": 10,
+        "seconds": 0.8,
+        "rows_per_s": 25_000,
+        "mode": "rebuild",
+    }
+
+
+def data_results() -> Results:
+    results = Results()
+    results.facts["data"] = {
+        "seed_products": {"rows": 1_000_000, "seconds": 41.5, "rows_per_s": 24_096},
+        "seed_users": {"rows": 10_000, "seconds": 2.0, "rows_per_s": 5_000},
+        "import_fresh": {"rows": 200_000, "created": 200_000, "rejected": 0, "seconds": 8.0, "rows_per_s": 25_000,
+                         "mode": "rebuild"},
+        "import_live": {"rows": 200_000, "created": 200_000, "rejected": 0, "seconds": 13.3, "rows_per_s": 15_000,
+                        "mode": "incremental"},
+    }  # fmt: skip
+    return results
+
+
+def test_seeds_are_judged_at_their_target_size_only_and_imports_by_their_rate():
+    ratios = evaluate(data_results())
+
+    assert (by_name(ratios, "seed_products").value, by_name(ratios, "seed_products").verdict) == (41.5, "PASS")
+    assert by_name(ratios, "seed_users").verdict == "n/a"
+    assert by_name(ratios, "seed_users").detail == "not at size: 10,000 rows in 2.0 s (5,000 rows/s)"
+    assert by_name(ratios, "import_products rows/s (into an empty table)").verdict == "PASS"
+    assert by_name(ratios, "import_products rows/s (into the seeded catalogue)").verdict == "FAIL"
+
+
+def test_the_report_has_a_row_per_data_command():
+    lines = report.data_lines(data_results())
+
+    assert lines[2] == "| seed_products --count N (generate_series) | 1,000,000 | 1,000,000 | 41.5 | 24,096 | - |"
+    assert (
+        lines[5]
+        == "| import_products FILE.csv into the seeded catalogue | 200,000 | 200,000 | 13.3 | 15,000 | incremental |"
+    )

@@ -19,7 +19,7 @@ def test_aggregate_returns_the_user_and_the_product_read_from_the_services(clien
         "user_1",
         "user_1@example.com",
     )
-    assert (body["product"]["id"], body["product"]["sku"], body["product"]["price"]) == (2, "SKU-000002", "19.99")
+    assert (body["product"]["id"], body["product"]["sku"], body["product"]["price"]) == (2, "SKU-000002", "159.38")
 
 
 def test_the_no_trailing_slash_form_answers_without_redirect(client):

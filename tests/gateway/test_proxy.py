@@ -13,10 +13,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_query_strings_pass_through(client):
-    body = client.get("/api/products/?ordering=-id&page_size=3&search=Product_1").json()
+    body = client.get("/api/products/?ordering=-id&page_size=3&search=lamp").json()
 
-    assert [p["name"] for p in body["results"]] == ["Product_19", "Product_18", "Product_17"]
-    assert body["count"] == 11
+    # The 20 demo products: 1 to 19 are lamps (products/demo.py).
+    assert [p["name"] for p in body["results"]] == ["Deluxe Lamp 19", "Portable Lamp 18", "Wireless Lamp 17"]
+    assert body["count"] == 19
 
 
 def test_pagination_links_point_at_the_gateway(client):

@@ -1,4 +1,8 @@
-"""Seed N demo products; running it again creates nothing new."""
+"""Seed N demo products (products.demo); running it again creates nothing new."""
+
+import sys
+
+from tqdm import tqdm
 
 from django.core.management.base import BaseCommand
 
@@ -6,11 +10,12 @@ from products.services import product_seed
 
 
 class Command(BaseCommand):
-    help = "Ensure demo products SKU-000001..N exist (idempotent)."
+    help = "Ensure demo products 1..N exist (idempotent): generate_series on PostgreSQL, a million in seconds."
 
     def add_arguments(self, parser):
         parser.add_argument("--count", type=int, default=100)
 
     def handle(self, *args, count, **options):
-        created = product_seed(count=count)
+        with tqdm(total=count, unit=" rows", unit_scale=True, file=sys.stderr, disable=None) as bar:
+            created = product_seed(count=count, progress=bar.update)
         self.stdout.write(f"products: {created} created, {count} ensured")

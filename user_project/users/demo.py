@@ -1,0 +1,50 @@
+"""The demo users `seed_users --count N` generates: user i is user_i, user_i@example.com, a varied full name.
+
+30 first names x 40 last names: a last name matches one user in 40, a first name one in 30. `SEED_SQL` makes
+exactly the rows `demo_user()` makes, with PostgreSQL's generate_series; elsewhere the rows are built in
+Python. The SQL spreads creation times a second apart, oldest first; the Python path stamps them all now.
+"""
+
+FIRST_NAMES = (
+    "James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "William", "Elizabeth",
+    "David", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen",
+    "Amina", "Wei", "Sofia", "Mateo", "Yuki", "Olga", "Kwame", "Priya", "Lars", "Fatima",
+)  # fmt: skip
+LAST_NAMES = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+    "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
+    "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson",
+    "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores",
+)  # fmt: skip
+
+
+def demo_user(i: int) -> dict:
+    """The fields of demo user i (i >= 1)."""
+    return {
+        "username": demo_username(i),
+        "email": f"user_{i}@example.com",
+        "full_name": f"{FIRST_NAMES[i % len(FIRST_NAMES)]} {LAST_NAMES[i // len(FIRST_NAMES) % len(LAST_NAMES)]}",
+    }
+
+
+def demo_username(i: int) -> str:
+    return f"user_{i}"
+
+
+# Parameters: first_names, last_names (text[]), count, first, last. Arrays are 1-based; i is a bigint;
+# %% is the modulo operator, escaped for the driver's parameter syntax.
+SEED_SQL = f"""
+INSERT INTO users_userprofile (username, email, full_name, created_at, updated_at)
+SELECT 'user_' || i,
+       'user_' || i || '@example.com',
+       (%(first_names)s::text[])[1 + i %% {len(FIRST_NAMES)}] || ' '
+           || (%(last_names)s::text[])[1 + i / {len(FIRST_NAMES)} %% {len(LAST_NAMES)}],
+       now() - make_interval(secs => %(count)s - i),
+       now() - make_interval(secs => %(count)s - i)
+FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
+"""  # noqa: S608 (constants of this module; values are parameters)
+# Whether any of the demo users first..last, or their emails, exists already (then SEED_SQL needs ON CONFLICT).
+EXISTING_SQL = """
+SELECT EXISTS (SELECT 1 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i JOIN users_userprofile
+    ON username = 'user_' || i OR email = 'user_' || i || '@example.com')
+"""
