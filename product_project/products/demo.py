@@ -55,8 +55,9 @@ SELECT (%(adjectives)s::text[])[1 + i %% {len(ADJECTIVES)}] || ' '
        now() - make_interval(secs => %(count)s - i)
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
 """  # noqa: S608 (constants of this module; values are parameters)
-# Whether any of the demo products first..last exists already (then SEED_SQL needs ON CONFLICT DO NOTHING).
+# How many of the demo products first..last exist already: none, all (nothing to do) or some (then SEED_SQL
+# needs ON CONFLICT DO NOTHING).
 EXISTING_SQL = f"""
-SELECT EXISTS (SELECT 1 FROM products_product WHERE sku IN (
-    SELECT {SKU_SQL} FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i))
+SELECT count(*) FROM products_product WHERE sku IN (
+    SELECT {SKU_SQL} FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i)
 """  # noqa: S608 (constants of this module; values are parameters)

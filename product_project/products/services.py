@@ -52,9 +52,11 @@ def product_seed(*, count: int, chunk: int = 100_000, progress=lambda rows: None
             if is_postgresql(Product):
                 words = {"adjectives": list(demo.ADJECTIVES), "nouns": list(demo.NOUNS), "count": count}
                 params = {**words, "first": first, "last": last}
-                # ON CONFLICT costs a speculative insertion per row (4x the time): only where rows exist.
-                conflict = " ON CONFLICT DO NOTHING" if load.scalar(demo.EXISTING_SQL, params) else ""
-                created += load.execute(demo.SEED_SQL + conflict, params)
+                # ON CONFLICT costs a speculative insertion per row (4x the time): only where some rows exist.
+                existing = load.scalar(demo.EXISTING_SQL, params)
+                if existing < last - first + 1:
+                    conflict = " ON CONFLICT DO NOTHING" if existing else ""
+                    created += load.execute(demo.SEED_SQL + conflict, params)
             else:
                 created += len(load.insert([demo.demo_product(i) for i in range(first, last + 1)], key="sku"))
             progress(last - first + 1)

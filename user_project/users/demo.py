@@ -43,8 +43,10 @@ SELECT 'user_' || i,
        now() - make_interval(secs => %(count)s - i)
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
 """  # noqa: S608 (constants of this module; values are parameters)
-# Whether any of the demo users first..last, or their emails, exists already (then SEED_SQL needs ON CONFLICT).
+# How many of the demo users first..last are there already, or blocked by another user's equal email: none,
+# all (nothing to do) or some (then SEED_SQL needs ON CONFLICT DO NOTHING).
 EXISTING_SQL = """
-SELECT EXISTS (SELECT 1 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i JOIN users_userprofile
-    ON username = 'user_' || i OR email = 'user_' || i || '@example.com')
+SELECT count(*) FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
+WHERE EXISTS (SELECT 1 FROM users_userprofile WHERE username = 'user_' || i)
+   OR EXISTS (SELECT 1 FROM users_userprofile WHERE email = 'user_' || i || '@example.com')
 """

@@ -56,9 +56,11 @@ def user_seed(*, count: int, chunk: int = 100_000, progress=lambda rows: None) -
             if is_postgresql(UserProfile):
                 names = {"first_names": list(demo.FIRST_NAMES), "last_names": list(demo.LAST_NAMES), "count": count}
                 params = {**names, "first": first, "last": last}
-                # ON CONFLICT costs a speculative insertion per row (4x the time): only where rows exist.
-                conflict = " ON CONFLICT DO NOTHING" if load.scalar(demo.EXISTING_SQL, params) else ""
-                created += load.execute(demo.SEED_SQL + conflict, params)
+                # ON CONFLICT costs a speculative insertion per row (4x the time): only where some rows exist.
+                existing = load.scalar(demo.EXISTING_SQL, params)
+                if existing < last - first + 1:
+                    conflict = " ON CONFLICT DO NOTHING" if existing else ""
+                    created += load.execute(demo.SEED_SQL + conflict, params)
             else:
                 rows = [demo.demo_user(i) for i in range(first, last + 1)]
                 created += len(load.insert(rows, key="username"))
