@@ -21,6 +21,11 @@ class CpuCap:
     def join(self) -> None:
         self.procs_file.write_text(str(os.getpid()))
 
+    def add(self, pid: int) -> None:
+        """Move a running process into the cgroup (its threads go with it; children it forks later start in it)."""
+        with contextlib.suppress(ProcessLookupError):
+            self.procs_file.write_text(str(pid))
+
     def remove(self) -> None:
         with contextlib.suppress(OSError):
             self.path.rmdir()

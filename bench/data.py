@@ -17,7 +17,7 @@ import psycopg2
 from psycopg2 import sql
 
 from . import database
-from .plan import ROOT, VENV
+from .plan import MONOLITH_DATABASE, ROOT, VENV
 from .processes import BenchError
 
 PROJECTS = {"products": ROOT / "product_project", "users": ROOT / "user_project"}
@@ -104,3 +104,62 @@ def import_summary(stdout: str) -> dict:
         "rows_per_s": number("rate"),
         "mode": match["mode"],
     }
+
+
+# What copy_catalogue moves: the services' tables into the monolith's, column for column.
+CATALOGUE_TABLES = {
+    "users": ("users_userprofile", "catalog_userprofile", "id, username, email, full_name, created_at, updated_at"),
+    "products": (
+        "products_product",
+        "catalog_product",
+        "id, name, description, sku, price, stock, created_at, updated_at",
+    ),
+}
+
+
+def _secondary_indexes(cursor, table: str) -> list[tuple[str, str]]:
+    cursor.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+        " WHERE indrelid = %s::regclass AND NOT indisprimary AND NOT indisunique",
+        [table],
+    )
+    return cursor.fetchall()
+
+
+def copy_catalogue(sources: dict[str, str], spool: Path, destination: str = MONOLITH_DATABASE) -> dict[str, int]:
+    """Our stack's users and products, row for row, into the monolith's tables (which lose what they held):
+    COPY out to a spool file, then in with the secondary indexes built after (svc_common.bulk's order),
+    identity sequences moved past the ids, ANALYZE. Returns the rows copied per table."""
+    copied = {}
+    for name, (source_table, target_table, columns) in CATALOGUE_TABLES.items():
+        path = spool / f"{name}.csv"
+        # The table and column names are this module's constants (CATALOGUE_TABLES), never input.
+        copy_out = f"COPY (SELECT {columns} FROM {source_table}) TO STDOUT WITH (FORMAT csv)"  # noqa: S608
+        source = psycopg2.connect(dbname=sources[name], connect_timeout=3, **database.params())
+        try:
+            with source.cursor() as cursor, path.open("w") as handle:
+                cursor.copy_expert(copy_out, handle)
+        finally:
+            source.close()
+        target = psycopg2.connect(dbname=destination, connect_timeout=3, **database.params())
+        try:
+            with target, target.cursor() as cursor, path.open() as handle:
+                cursor.execute(f"TRUNCATE {target_table}")
+                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                indexes = _secondary_indexes(cursor, target_table)
+                for index, _ in indexes:
+                    cursor.execute(f"DROP INDEX {index}")
+                cursor.copy_expert(f"COPY {target_table} ({columns}) FROM STDIN WITH (FORMAT csv)", handle)
+                for _, definition in indexes:
+                    cursor.execute(definition)
+                last_id = f"SELECT max(id) FROM {target_table}"  # noqa: S608 (a constant table name)
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), ({last_id}))", [target_table])
+                cursor.execute(f"SELECT count(*) FROM {target_table}")  # noqa: S608 (a constant table name)
+                copied[name] = cursor.fetchone()[0]
+            target.autocommit = True
+            with target.cursor() as cursor:
+                cursor.execute(f"ANALYZE {target_table}")
+        finally:
+            target.close()
+            path.unlink(missing_ok=True)
+    return copied

@@ -68,9 +68,9 @@ class Runner:
     def say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.started:6.0f}s] {text}", flush=True)
 
-    def warm_up(self, target: Target) -> None:
+    def warm_up(self, target: Target, *, duration: int | None = None, connections: int = 16) -> None:
         """A short unrecorded run so caches, connection pools and lazy imports are warm."""
-        wrk.run(target, 16, self.plan.warmup, timeout=self.plan.wrk_timeout)
+        wrk.run(target, connections, duration or self.plan.warmup, timeout=self.plan.wrk_timeout)
 
     def measure(
         self,

@@ -55,6 +55,12 @@ class Plan:
     catalogue_products: int = 1_000_000
     catalogue_users: int = 200_000
     import_rows: int = 200_000
+    # scale-reads' concurrency; the mixed workload's concurrency, Zipf exponent, run length and warm-up.
+    scale_connections: int = 16
+    mixed_connections: int = 64
+    zipf_s: float = 1.1
+    mixed_duration: int = 10
+    mixed_warmup: int = 10
 
     @property
     def ratio_concurrency(self) -> int:
@@ -73,6 +79,8 @@ QUICK = Plan(
     catalogue_products=50_000,
     catalogue_users=10_000,
     import_rows=20_000,
+    mixed_duration=5,
+    mixed_warmup=3,
 )
 FULL = Plan(
     quick=False,

@@ -25,13 +25,13 @@ def _stat_fields(pid: int) -> list[str]:
         return []
 
 
-def _parents() -> dict[int, int]:
+def parents() -> dict[int, int]:
     """{pid: parent pid} for every process."""
-    parents = {}
+    found = {}
     for entry in PROC.iterdir():
         if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))):
-            parents[int(entry.name)] = int(fields[1])
-    return parents
+            found[int(entry.name)] = int(fields[1])
+    return found
 
 
 def tree(pid: int, parents: dict[int, int]) -> list[int]:
@@ -44,10 +44,10 @@ def tree(pid: int, parents: dict[int, int]) -> list[int]:
 
 def usage(roots: dict[str, int]) -> dict:
     """RSS and PSS in MiB per named root (with its children) and in total."""
-    parents = _parents()
+    by_pid = parents()
     rows = {}
     for name, pid in roots.items():
-        pids = [p for p in tree(pid, parents) if (PROC / str(p)).exists()]
+        pids = [p for p in tree(pid, by_pid) if (PROC / str(p)).exists()]
         rss = sum(_status_kib(p, "VmRSS") for p in pids)
         pss = sum(_status_kib(p, "Pss", "smaps_rollup") for p in pids)
         rows[name] = {"processes": len(pids), "rss_mib": round(rss / 1024, 1), "pss_mib": round(pss / 1024, 1)}
@@ -63,10 +63,10 @@ def usage(roots: dict[str, int]) -> dict:
 
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time of these processes and their children so far."""
-    parents = _parents()
+    by_pid = parents()
     ticks = 0
     for root in pids:
-        for pid in tree(root, parents):
+        for pid in tree(root, by_pid):
             fields = _stat_fields(pid)
             ticks += int(fields[11]) + int(fields[12]) if fields else 0
     return ticks / CLOCK_TICKS

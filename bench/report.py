@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 
 from .measure import Measurement, Results  # noqa: E402
-from .verdicts import Ratio  # noqa: E402
+from .verdicts import Ratio, hit_ratio  # noqa: E402
 
 LABELS = {
     "seed-monolith": "seed Flask monolith (dev server)",
@@ -27,12 +27,18 @@ LABELS = {
     "overload-miss": "ours, overload, cache miss",
     "floor-paired": "Django floor, paired with the cache hit",
     "ours-hit-paired": "ours, cache hit, paired with the floor",
+    "mixed-ours": "ours, mixed workload (page cache on)",
+    "mixed-monolith": "Django monolith + Django's Redis cache, mixed workload",
 }
 
 
 def label(system: str) -> str:
     if system.startswith("scaling-"):
         return f"floor x{system.removeprefix('scaling-').removesuffix('x')} replicas behind HAProxy"
+    if system.startswith("tier-"):
+        return f"ours, products x{system.removeprefix('tier-').removesuffix('x')} (capped), through the gateway"
+    if system.startswith("read-"):
+        return f"ours, {system.removeprefix('read-')} reads, page cache off"
     return LABELS.get(system, system)
 
 
@@ -161,6 +167,67 @@ def data_lines(results: Results) -> list[str]:
     return lines + [""]
 
 
+def scale_lines(results: Results) -> list[str]:
+    """scale-reads per read, tier-scaling per replica count with each tier's CPU, mixed side by side."""
+    lines = []
+    reads = [m for m in results.measurements if m.system.startswith("read-")]
+    if reads:
+        catalogue = results.facts.get("catalogue", {})
+        lines += [
+            f"### scale-reads: {catalogue.get('products', 0):,} products, {catalogue.get('users', 0):,} users,"
+            " page cache off",
+            "",
+            "| read | conns | 2xx/s | p50 ms | p99 ms | non-2xx |",
+            "|---|---|---|---|---|---|",
+        ]
+        for m in reads:
+            run = m.median
+            lines.append(
+                f"| {m.system.removeprefix('read-')} | {m.concurrency} | {run['ok_rps']:.0f} |"
+                f" {fmt(run['latency_ms']['p50'])} | {fmt(run['latency_ms']['p99'])} | {run['non_2xx']} |"
+            )
+        lines.append("")
+    tiers = sorted(
+        (m for m in results.measurements if m.system.startswith("tier-")),
+        key=lambda m: int(m.system.removeprefix("tier-").removesuffix("x")),
+    )
+    if tiers:
+        lines += [
+            "### tier-scaling: products replicas, each capped (" + str(results.facts.get("tier_caps", "-")) + ")",
+            "",
+            "| products replicas | 2xx/s | p50 ms | p99 ms | CPU cores: products | gateway | users |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for m in tiers:
+            run, cores = m.median, m.median.get("tier_cpu_cores", {})
+            lines.append(
+                f"| {m.system.removeprefix('tier-').removesuffix('x')} | {run['ok_rps']:.0f} |"
+                f" {fmt(run['latency_ms']['p50'])} | {fmt(run['latency_ms']['p99'])} |"
+                f" {cores.get('products', '-')} | {cores.get('gateway', '-')} | {cores.get('users', '-')} |"
+            )
+        lines.append("")
+    mixed = [m for m in results.measurements if m.system.startswith("mixed-")]
+    if mixed:
+        lines += [
+            "### mixed: Zipf s=1.1, 90% aggregate reads, 5% lists or searches, 5% PATCHes",
+            "",
+            "| system | conns | 2xx/s | p50 ms | p99 ms | cache hit ratio | stale reads / sampled | non-2xx |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for m in mixed:
+            run = m.median
+            ratio = hit_ratio(run)
+            stale = sum(r.get("stale", {}).get("stale", 0) for r in m.runs)
+            samples = sum(r.get("stale", {}).get("samples", 0) for r in m.runs)
+            lines.append(
+                f"| {label(m.system)} | {m.concurrency} | {run['ok_rps']:.0f} | {fmt(run['latency_ms']['p50'])} |"
+                f" {fmt(run['latency_ms']['p99'])} | {'-' if ratio is None else f'{ratio:.1%}'} |"
+                f" {stale} / {samples} | {run['non_2xx']} |"
+            )
+        lines.append("")
+    return lines or ["Not measured."]
+
+
 def cache_outcomes(per_stack: dict | None) -> str:
     """'cache-hit: HIT 70655, MISS 1; cache-miss: off 9741'."""
     if not per_stack:
@@ -194,6 +261,7 @@ def markdown(results: Results, ratios: list[Ratio], header: dict, plots: list[st
     lines += ["## Throughput and latency (median run)", "", *measurements_table(results), ""]
     lines += ["## Memory", "", *memory_lines(results)]
     lines += ["## Loading data", "", *data_lines(results)]
+    lines += ["## At the catalogue's size", "", *scale_lines(results), ""]
     lines += ["## Plots", ""] + [f"![{name}]({name})" for name in plots] + [""]
     if results.notes or results.failures:
         lines += ["## Notes", ""]
@@ -207,7 +275,7 @@ def curves(results: Results) -> dict[str, list[Measurement]]:
     """Systems measured at two or more concurrencies, in connection order."""
     grouped: dict[str, list[Measurement]] = {}
     for m in results.measurements:
-        if not m.system.startswith(("scaling-", "overload-")):
+        if not m.system.startswith(("scaling-", "overload-", "tier-", "read-", "mixed-")):
             grouped.setdefault(m.system, []).append(m)
     return {system: sorted(ms, key=lambda m: m.concurrency) for system, ms in grouped.items() if len(ms) > 1}
 
@@ -268,12 +336,92 @@ def plot_scaling(path: Path, results: Results) -> bool:
     return True
 
 
+def plot_scale_reads(path: Path, results: Results) -> bool:
+    reads = [m for m in results.measurements if m.system.startswith("read-")]
+    if not reads:
+        return False
+    names = [m.system.removeprefix("read-") for m in reads]
+    positions = range(len(reads))
+    figure, axes = plt.subplots(figsize=(10, 5))
+    width = 0.4
+    axes.bar([p - width / 2 for p in positions], [m.median["latency_ms"]["p50"] for m in reads], width, label="p50")
+    axes.bar([p + width / 2 for p in positions], [m.median["latency_ms"]["p99"] for m in reads], width, label="p99")
+    axes.axhline(20, color="tab:blue", linestyle="--", linewidth=1, label="p50 target 20 ms")
+    axes.axhline(100, color="tab:orange", linestyle="--", linewidth=1, label="p99 target 100 ms")
+    axes.set_xticks(list(positions), names, rotation=30, ha="right")
+    axes.set(ylabel="ms", title=f"Reads at the catalogue's size, {reads[0].concurrency} connections, page cache off")
+    axes.grid(True, axis="y", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def plot_tier_scaling(path: Path, results: Results) -> bool:
+    tiers = sorted(
+        (int(m.system.removeprefix("tier-").removesuffix("x")), m.median)
+        for m in results.measurements
+        if m.system.startswith("tier-")
+    )
+    if not tiers:
+        return False
+    replicas = [n for n, _ in tiers]
+    rates = [run["ok_rps"] for _, run in tiers]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    left.plot(replicas, rates, marker="o", label="measured")
+    left.plot(replicas, [rates[0] * n / replicas[0] for n in replicas], linestyle="--", label="linear")
+    left.set(xlabel="products replicas (each capped)", ylabel="2xx responses/s", xticks=replicas)
+    left.set_title("Products tier through the gateway")
+    left.legend()
+    left.grid(True, alpha=0.3)
+    for tier in ("products", "gateway", "users"):
+        right.plot(replicas, [run.get("tier_cpu_cores", {}).get(tier, 0) for _, run in tiers], marker="o", label=tier)
+    right.set(xlabel="products replicas", ylabel="CPU cores used", xticks=replicas, title="CPU per tier")
+    right.legend()
+    right.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def plot_mixed(path: Path, results: Results) -> bool:
+    mixed = [m for m in results.measurements if m.system.startswith("mixed-")]
+    if not mixed:
+        return False
+    names = ["ours" if m.system == "mixed-ours" else "cached monolith" for m in mixed]
+    figure, panels = plt.subplots(1, 3, figsize=(13, 4.5))
+    panels[0].bar(names, [m.median["ok_rps"] for m in mixed], color=["tab:green", "tab:gray"][: len(mixed)])
+    panels[0].set(title="2xx responses/s", ylabel="2xx/s")
+    for offset, percentile in ((-0.2, "p50"), (0.2, "p99")):
+        values = [m.median["latency_ms"][percentile] for m in mixed]
+        panels[1].bar([i + offset for i in range(len(mixed))], values, 0.4, label=percentile)
+    panels[1].set_xticks(range(len(mixed)), names)
+    panels[1].set(title="Latency", ylabel="ms")
+    panels[1].legend()
+    panels[2].bar(
+        names, [100 * (hit_ratio(m.median) or 0) for m in mixed], color=["tab:green", "tab:gray"][: len(mixed)]
+    )
+    panels[2].set(title="Cache hit ratio of reads", ylabel="%", ylim=(0, 100))
+    for axes in panels:
+        axes.grid(True, axis="y", alpha=0.3)
+    figure.suptitle(f"Mixed workload at {mixed[0].concurrency} connections (Zipf s=1.1, 90/5/5)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
 def write_plots(run_dir: Path, results: Results) -> list[str]:
     made = []
     for name, plot in (
         ("throughput.png", plot_throughput),
         ("latency.png", plot_latency),
         ("scaling.png", plot_scaling),
+        ("scale_reads.png", plot_scale_reads),
+        ("tier_scaling.png", plot_tier_scaling),
+        ("mixed.png", plot_mixed),
     ):
         if plot(run_dir / name, results):
             made.append(name)

@@ -27,6 +27,8 @@ class Context:
     supervisor: Supervisor
     results: Results
     run_dir: Path
+    # Whether our stack's databases hold the plan's catalogue (bench/scale.py loads it once per run).
+    catalogue_ready: bool = False
 
     @property
     def config_dir(self) -> Path:
@@ -123,15 +125,17 @@ def _check_database_headroom(ctx: Context) -> None:
         ctx.runner.say("warning: " + note)
 
 
-def _stack(ctx: Context, variant: str, extra_env: dict, measure) -> None:
-    """Start our default stack, run `measure(stack, headers)`, sample its memory, and always stop it."""
+def _stack(ctx: Context, variant: str, extra_env: dict, measure, *, sample_memory: bool = True) -> None:
+    """Start our default stack, run `measure(stack, headers)`, sample its memory (the default stack's verdict;
+    not for stacks that load a catalogue or scale a tier), and always stop it."""
     stack = Stack(STACK_DIR, {"SERVICE_AUTH_TOKEN": SERVICE_AUTH_TOKEN, **extra_env})
     ctx.runner.say(f"starting our stack ({variant}) with ./manage_all.sh up")
     try:
         _check_database_headroom(ctx)
         stack.up()
         measure(stack, _client_headers(ctx, stack))
-        ctx.results.facts.setdefault("memory", {})[variant] = proc.usage(stack.pids())
+        if sample_memory:
+            ctx.results.facts.setdefault("memory", {})[variant] = proc.usage(stack.pids())
         ctx.results.facts.setdefault("gateway_cache", {})[variant] = stack.cache_outcomes()
         if refusals := stack.database_refusals():
             note = f"{variant}: PostgreSQL refused connections ({refusals} 'too many clients' log lines); 5xx follow."
@@ -243,6 +247,8 @@ def loading_data(ctx: Context) -> None:
             data.drop(name)
 
 
+from . import scale  # noqa: E402 (its scenarios use this module's helpers)
+
 SCENARIOS = {
     "floor": floors_and_ceilings,
     "scaling": scaling,
@@ -251,4 +257,7 @@ SCENARIOS = {
     "ours-hit": ours_cache_hit,
     "ours-miss": ours_cache_miss,
     "data": loading_data,
+    "scale-reads": scale.scale_reads,
+    "tier-scaling": scale.tier_scaling,
+    "mixed": scale.mixed,
 }

@@ -10,6 +10,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+
 from . import cgroups, database
 from .plan import BENCH_DIR, MONOLITH_DATABASE, PORTS, SEED_COUNT, VENV
 from .processes import BenchError, Supervisor, gunicorn_argv, gunicorn_env
@@ -106,6 +108,35 @@ def prepare_monolith() -> None:
         )
         if result.returncode != 0:
             raise BenchError(f"monolith: manage.py {args[0]} failed: {result.stderr.strip()[-500:]}")
+
+
+# The mixed workload's monolith runs as many gunicorn workers as our default stack has replicas (3 users,
+# 3 products, 2 gateways), each with the same threads, and caches in a Redis database of its own.
+MONOLITH_REDIS_URL = "redis://127.0.0.1:6379/11"
+
+
+def cached_monolith_processes() -> int:
+    from stackctl.config import SERVICES
+
+    return sum(service.default_replicas for service in SERVICES.values())
+
+
+@contextmanager
+def cached_monolith(supervisor: Supervisor) -> Iterator[Target]:
+    """The monolith with Django's Redis cache in front of its reads (catalog.caching), emptied first, on as
+    many workers as our stack has replicas; its database must hold the catalogue already."""
+    prepare_monolith()
+    redis.Redis.from_url(MONOLITH_REDIS_URL, socket_connect_timeout=2).flushdb()
+    port = PORTS["django-monolith"]
+    env = {
+        **monolith_env(port),
+        "GUNICORN_WORKERS": str(cached_monolith_processes()),
+        "MONOLITH_CACHE": "true",
+        "REDIS_URL": MONOLITH_REDIS_URL,
+    }
+    argv = gunicorn_argv(MONOLITH_DIR, "monolith_project.wsgi")
+    with running(supervisor, "django-monolith-cached", argv, env=env, port=port, ready_url=local_url(port)):
+        yield Target(local_url(port))
 
 
 @contextmanager

@@ -179,6 +179,84 @@ def import_rate(results: Results, case: str, into: str) -> Ratio:
     return Ratio(name, run["rows_per_s"], target, verdict, detail)
 
 
+SCALE_CATALOGUE = {"products": 1_000_000, "users": 200_000}
+READ_P50_MS, READ_P99_MS = 20.0, 100.0
+
+
+def scale_reads(results: Results) -> list[Ratio]:
+    """Each kind of read at 16 connections within p50 20 ms and p99 100 ms, judged at the full catalogue."""
+    at_size = results.facts.get("catalogue") == SCALE_CATALOGUE
+    ratios = []
+    for m in results.measurements:
+        if not m.system.startswith("read-"):
+            continue
+        run = m.median
+        name = f"scale-reads {m.system.removeprefix('read-')} @{m.concurrency}: p50 / p99"
+        target = f"<= {READ_P50_MS:g} / {READ_P99_MS:g} ms"
+        p50, p99 = run["latency_ms"]["p50"], run["latency_ms"]["p99"]
+        detail = f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, {run['ok_rps']:.0f} 2xx/s" + _errors_warning({m.system: run})
+        if not at_size:
+            ratios.append(Ratio(name, round(p50, 2), target, "n/a", f"not at the full catalogue: {detail}"))
+            continue
+        ok = p50 <= READ_P50_MS and p99 <= READ_P99_MS and not _errors_warning({m.system: run})
+        ratios.append(Ratio(name, round(p50, 2), target, "PASS" if ok else "FAIL", detail))
+    return ratios or [_missing("scale-reads", f"<= {READ_P50_MS:g} / {READ_P99_MS:g} ms", "read-*")]
+
+
+def tier_scaling(results: Results, concurrency: int) -> Ratio:
+    """4 capped products replicas against 1, through the gateway, with the CPU each tier used."""
+    ratio = throughput(results, "tier-scaling: 4 products replicas vs 1", "tier-4x", "tier-1x", concurrency, 3.4)
+    runs = [_median(results, f"tier-{n}x", concurrency) for n in (1, 4)]
+    if all(run and "tier_cpu_cores" in run for run in runs):
+        one, four = (run["tier_cpu_cores"] for run in runs)
+        ratio.detail += (
+            f"; cores used (1 vs 4 replicas): products {one['products']:.2f} vs {four['products']:.2f},"
+            f" gateway {one['gateway']:.2f} vs {four['gateway']:.2f}, users {one['users']:.2f} vs {four['users']:.2f}"
+        )
+    return ratio
+
+
+def _stale_totals(measurement) -> tuple[int, int]:
+    """(stale reads, samples) over every run of a mixed measurement."""
+    samples = [run.get("stale", {}) for run in measurement.runs]
+    return sum(s.get("stale", 0) for s in samples), sum(s.get("samples", 0) for s in samples)
+
+
+def hit_ratio(run: dict) -> float | None:
+    cache = run.get("cache", {})
+    looked = sum(cache.values())
+    return cache.get("HIT", 0) / looked if looked else None
+
+
+def mixed(results: Results, concurrency: int) -> list[Ratio]:
+    """Ours against the cached monolith on the mixed workload: throughput, p99, stale reads, hit ratios."""
+    c = concurrency
+    ratios = [throughput(results, f"mixed @{c}: ours vs cached monolith", "mixed-ours", "mixed-monolith", c, 1.0)]
+    ours, theirs = results.get("mixed-ours", c), results.get("mixed-monolith", c)
+    name, target = f"mixed @{c}: p99 ours vs cached monolith", "<= 1.00"
+    if ours and theirs:
+        mine, other = ours.median["latency_ms"]["p99"], theirs.median["latency_ms"]["p99"]
+        value = mine / other if other else None
+        verdict = "PASS" if value is not None and value <= 1.0 else "FAIL"
+        ratios.append(Ratio(name, round(value, 2) if value else None, target, verdict, f"{mine:.1f} vs {other:.1f} ms"))
+    else:
+        ratios.append(_missing(name, target, "mixed-ours", "mixed-monolith"))
+    for system, label in (("mixed-ours", "ours"), ("mixed-monolith", "cached monolith")):
+        name, target = f"mixed: stale reads ({label})", "0"
+        measurement = results.get(system, c)
+        if not measurement:
+            ratios.append(_missing(name, target, system))
+            continue
+        stale, samples = _stale_totals(measurement)
+        verdict = "n/a" if not samples else ("PASS" if stale == 0 else "FAIL")
+        ratio = hit_ratio(measurement.median)
+        hits = "-" if ratio is None else f"{ratio:.1%}"
+        ratios.append(
+            Ratio(name, stale, target, verdict, f"{stale} of {samples} sampled reads; cache hit ratio {hits}")
+        )
+    return ratios
+
+
 def evaluate(results: Results, *, concurrency: int, scaling_concurrency: int, overload_connections: int) -> list[Ratio]:
     c = concurrency
     return [
@@ -198,4 +276,7 @@ def evaluate(results: Results, *, concurrency: int, scaling_concurrency: int, ov
         seed_time(results, "seed_users"),
         import_rate(results, "import_fresh", "into an empty table"),
         import_rate(results, "import_live", "into the seeded catalogue"),
+        *scale_reads(results),
+        tier_scaling(results, scaling_concurrency),
+        *mixed(results, concurrency),
     ]

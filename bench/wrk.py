@@ -14,12 +14,14 @@ MARKER = "BENCH_JSON "
 
 @dataclass(frozen=True)
 class Target:
-    """What to load: a URL, the headers to send and an optional id rotation (pattern with %d, seeded ids)."""
+    """What to load: a URL, the headers to send, an optional id rotation (pattern with %d, seeded ids), and
+    bench/wrk_report.lua's other request modes through its environment (`script_env`)."""
 
     url: str
     headers: dict = field(default_factory=dict)
     rotate_pattern: str | None = None
     rotate_count: int = 0
+    script_env: dict = field(default_factory=dict)
 
 
 def threads_for(connections: int) -> int:
@@ -39,6 +41,7 @@ def run(target: Target, connections: int, duration: int, *, timeout: int = 10) -
     env = dict(os.environ)
     if target.rotate_pattern:
         env.update(BENCH_ROTATE_PATTERN=target.rotate_pattern, BENCH_ROTATE_COUNT=str(target.rotate_count))
+    env.update({name: str(value) for name, value in target.script_env.items()})
     argv = command(target, connections, duration, timeout)
     result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=duration + timeout + 30)
     line = next((line for line in result.stdout.splitlines() if line.startswith(MARKER)), None)
@@ -66,4 +69,6 @@ def summarize(raw: dict) -> dict:
         "socket_errors": errors["connect"] + errors["read"] + errors["write"],
         "timeouts": errors["timeout"],
         "errors": errors,
+        # X-Cache of the answers that carried one (HIT, MISS, STALE).
+        "cache": dict(sorted(raw.get("cache", {}).items())),
     }

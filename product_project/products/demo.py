@@ -55,8 +55,13 @@ SELECT (%(adjectives)s::text[])[1 + i %% {len(ADJECTIVES)}] || ' '
        now() - make_interval(secs => %(count)s - i)
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
 """  # noqa: S608 (constants of this module; values are parameters)
+# Appended to SEED_SQL when some of the chunk's rows exist: only the missing ones reach the INSERT (a row
+# that ON CONFLICT skips would still take an id and leave a hole), and a concurrent seed cannot fail it.
+ONLY_MISSING_SQL = f"""
+WHERE NOT EXISTS (SELECT 1 FROM products_product WHERE sku = {SKU_SQL}) ON CONFLICT DO NOTHING
+"""  # noqa: S608 (constants of this module)
 # How many of the demo products first..last exist already: none, all (nothing to do) or some (then SEED_SQL
-# needs ON CONFLICT DO NOTHING).
+# needs ONLY_MISSING_SQL).
 EXISTING_SQL = f"""
 SELECT count(*) FROM products_product WHERE sku IN (
     SELECT {SKU_SQL} FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i)

@@ -55,8 +55,7 @@ def product_seed(*, count: int, chunk: int = 100_000, progress=lambda rows: None
                 # ON CONFLICT costs a speculative insertion per row (4x the time): only where some rows exist.
                 existing = load.scalar(demo.EXISTING_SQL, params)
                 if existing < last - first + 1:
-                    conflict = " ON CONFLICT DO NOTHING" if existing else ""
-                    created += load.execute(demo.SEED_SQL + conflict, params)
+                    created += load.execute(demo.SEED_SQL + (demo.ONLY_MISSING_SQL if existing else ""), params)
             else:
                 created += len(load.insert([demo.demo_product(i) for i in range(first, last + 1)], key="sku"))
             progress(last - first + 1)

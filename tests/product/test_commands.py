@@ -233,3 +233,11 @@ def test_outside_a_transaction_the_rows_are_written_on_a_thread_and_committed(tm
     assert error == "1 rows rejected; the other rows were loaded."
     assert err.splitlines() == ["line 32: price: A valid number is required."]
     assert sorted(Product.objects.values_list("sku", flat=True)) == sorted(f"L-{i}" for i in range(30))
+
+
+def test_seeding_past_existing_rows_leaves_no_hole_in_the_ids():
+    call_command("seed_products", "--count", "3", stdout=StringIO())
+    call_command("seed_products", "--count", "6", stdout=StringIO())
+
+    ids = list(Product.objects.order_by("id").values_list("id", flat=True))
+    assert ids == list(range(ids[0], ids[0] + 6))

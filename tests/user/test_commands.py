@@ -92,3 +92,11 @@ def test_an_import_reads_json_lines_from_stdin(monkeypatch, tmp_path):
 
     assert error is None
     assert list(UserProfile.objects.values_list("username", flat=True)) == ["lin"]
+
+
+def test_seeding_past_existing_users_leaves_no_hole_in_the_ids():
+    call_command("seed_users", "--count", "3", stdout=StringIO())
+    call_command("seed_users", "--count", "6", stdout=StringIO())
+
+    ids = list(UserProfile.objects.order_by("id").values_list("id", flat=True))
+    assert ids == list(range(ids[0], ids[0] + 6))

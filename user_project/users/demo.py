@@ -43,8 +43,14 @@ SELECT 'user_' || i,
        now() - make_interval(secs => %(count)s - i)
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
 """  # noqa: S608 (constants of this module; values are parameters)
+# Appended to SEED_SQL when some of the chunk's users exist: only the missing ones reach the INSERT (a row
+# that ON CONFLICT skips would still take an id and leave a hole), and a concurrent seed cannot fail it.
+ONLY_MISSING_SQL = """
+WHERE NOT EXISTS (SELECT 1 FROM users_userprofile WHERE username = 'user_' || i OR email = 'user_' || i || '@example.com')
+ON CONFLICT DO NOTHING
+"""
 # How many of the demo users first..last are there already, or blocked by another user's equal email: none,
-# all (nothing to do) or some (then SEED_SQL needs ON CONFLICT DO NOTHING).
+# all (nothing to do) or some (then SEED_SQL needs ONLY_MISSING_SQL).
 EXISTING_SQL = """
 SELECT count(*) FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
 WHERE EXISTS (SELECT 1 FROM users_userprofile WHERE username = 'user_' || i)

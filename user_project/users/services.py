@@ -59,8 +59,7 @@ def user_seed(*, count: int, chunk: int = 100_000, progress=lambda rows: None) -
                 # ON CONFLICT costs a speculative insertion per row (4x the time): only where some rows exist.
                 existing = load.scalar(demo.EXISTING_SQL, params)
                 if existing < last - first + 1:
-                    conflict = " ON CONFLICT DO NOTHING" if existing else ""
-                    created += load.execute(demo.SEED_SQL + conflict, params)
+                    created += load.execute(demo.SEED_SQL + (demo.ONLY_MISSING_SQL if existing else ""), params)
             else:
                 rows = [demo.demo_user(i) for i in range(first, last + 1)]
                 created += len(load.insert(rows, key="username"))

@@ -5,3 +5,6 @@ from django.apps import AppConfig
 
 class CatalogConfig(AppConfig):
     name = "catalog"
+
+    def ready(self):
+        from . import signals  # noqa: F401 (connects the receivers)

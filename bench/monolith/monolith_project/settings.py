@@ -13,7 +13,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.postgres",
     "rest_framework",
+    "django_filters",
     "catalog",
 ]
 
@@ -46,4 +48,25 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    # The product service's list behaviour (svc_common): indexed orderings and searches, bounded counts.
+    "DEFAULT_PAGINATION_CLASS": "svc_common.pagination.ListPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "svc_common.filters.IndexedSearchFilter",
+        "svc_common.filters.IndexedOrderingFilter",
+    ],
+}
+
+# Django's own Redis cache in front of the reads (catalog.caching), for the mixed workload; off for the
+# scenarios that measure the monolith's database reads.
+MONOLITH_CACHE = env.bool("MONOLITH_CACHE", default=False)
+MONOLITH_CACHE_TTL = 300
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": env.str("REDIS_URL", default="redis://127.0.0.1:6379/11"),
+        "KEY_PREFIX": "monolith",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25},
+    }
 }
