@@ -48,11 +48,13 @@ local function idempotency_key()
    return string.format("bench-%d-%d-%d-%d", os.time(), thread_number, counter, math.random(1, 1000000000))
 end
 
+-- wrk.format() takes a request's headers instead of the command line's (-H), not in addition to them.
 local function write(method, path, body)
-   return wrk.format(method, path, {
-      ["Content-Type"] = "application/json",
-      ["Idempotency-Key"] = idempotency_key(),
-   }, body)
+   local headers = {}
+   for name, value in pairs(wrk.headers) do headers[name] = value end
+   headers["Content-Type"] = "application/json"
+   headers["Idempotency-Key"] = idempotency_key()
+   return wrk.format(method, path, headers, body)
 end
 
 -- Zipf's law over 1..n, exponent s > 0: rejection-inversion sampling (Hoermann and Derflinger, 1996, as in

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bench import data, pair, report, systems, verdicts, wrk
+from bench import data, pair, report, scale, stale, systems, verdicts, wrk
 from bench.measure import Measurement, Results
 from bench.processes import Supervisor
 
@@ -244,3 +244,214 @@ def test_the_report_has_a_row_per_data_command():
         lines[5]
         == "| import_products FILE.csv into the seeded catalogue | 200,000 | 200,000 | 13.3 | 15,000 | incremental |"
     )
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Records every request (method, path, the headers the harness sets, body) and answers 200 JSON, with an
+    X-Cache header on GETs; a PATCH's answer echoes the stock it was sent."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    seen: list = []
+    lock = threading.Lock()
+
+    def _answer(self, body: bytes, cache: str | None = None):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if cache:
+            self.send_header("X-Cache", cache)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _record(self, body: bytes = b""):
+        wanted = ("Authorization", "Content-Type", "Idempotency-Key")
+        with self.lock:
+            self.seen.append((self.command, self.path, {h: self.headers.get(h) for h in wanted}, body))
+
+    def do_GET(self):
+        self._record()
+        self._answer(b'{"ok": true}', "HIT" if len(self.seen) % 2 else "MISS")
+
+    def do_PATCH(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self._record(body)
+        self._answer(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    """wrk resets its connections when it stops: not an error worth a traceback."""
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+@pytest.fixture
+def recorder():
+    Recorder.seen = []
+    server = QuietServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_reads_a_requests_file_and_keeps_the_command_lines_headers_on_writes(recorder, tmp_path):
+    requests = tmp_path / "requests.tsv"
+    requests.write_text('GET\t/api/products/1/\nGET\t/api/products/2/\nPATCH\t/api/products/3/\t{"stock": 7}\n')
+    target = wrk.Target(f"{recorder}/", {"Authorization": "Token t"}, script_env={"BENCH_REQUESTS_FILE": requests})
+
+    result = wrk.run(target, 2, 1)
+
+    methods = [method for method, *_ in Recorder.seen]
+    writes = [(path, headers, body) for method, path, headers, body in Recorder.seen if method == "PATCH"]
+    assert set(methods) == {"GET", "PATCH"}
+    assert 0.2 < methods.count("PATCH") / len(methods) < 0.46
+    assert {headers["Authorization"] for _, _, headers, _ in Recorder.seen} == {"Token t"}
+    assert {(path, headers["Content-Type"], body) for path, headers, body in writes} == {
+        ("/api/products/3/", "application/json", b'{"stock": 7}')
+    }
+    assert len({headers["Idempotency-Key"] for _, headers, _ in writes}) == len(writes)
+    # wrk stops with a request or two in flight: answered to the server, never counted by wrk.
+    assert 0 <= methods.count("GET") - sum(result["cache"].values()) <= 2
+
+
+def zipf_share(rank: int, n: int, s: float) -> float:
+    return rank**-s / sum(k**-s for k in range(1, n + 1))
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_the_zipf_mix_reads_writes_and_lists_in_its_shares_and_never_writes_the_probes(recorder):
+    users, products, probes = 100, 1000, 4
+    env = {"BENCH_MIX": "zipf", "BENCH_USERS": users, "BENCH_PRODUCTS": products, "BENCH_ZIPF_S": 1.1,
+           "BENCH_PROBES": probes, "BENCH_READ_SHARE": 0.9, "BENCH_LIST_SHARE": 0.05, "BENCH_SEARCH_TERMS": "lamp"}  # fmt: skip
+
+    wrk.run(wrk.Target(f"{recorder}/", script_env=env), 4, 2)
+
+    seen = Recorder.seen
+    aggregates = [path for method, path, *_ in seen if method == "GET" and path.count("/") == 4]
+    lists = [path for method, path, *_ in seen if path.startswith("/api/products/?")]
+    writes = [path for method, path, *_ in seen if method == "PATCH"]
+    assert len(seen) > 1000
+    assert abs(len(aggregates) / len(seen) - 0.90) < 0.03
+    assert abs(len(lists) / len(seen) - 0.05) < 0.02
+    assert abs(len(writes) / len(seen) - 0.05) < 0.02
+    hottest = [(rank * scale.SPREAD) % products + 1 for rank in range(probes)]
+    assert not {int(path.split("/")[3]) for path in writes} & set(hottest)
+    top = sum(1 for path in aggregates if int(path.split("/")[3]) == hottest[0]) / len(aggregates)
+    assert abs(top - zipf_share(1, products, 1.1)) < 0.03
+    assert all(1 <= int(path.split("/")[2]) <= users for path in aggregates)
+
+
+class StaleService(http.server.BaseHTTPRequestHandler):
+    """A product service whose every other read answers the stock before the last write (a stale cache)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    stock: dict = {}
+    reads = 0
+
+    def _json(self, payload: dict):
+        body = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_PATCH(self):
+        product = int(self.path.split("/")[3])
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.stock[product] = (self.stock.get(product, (0, 0))[1], body["stock"])
+        self._json({"stock": body["stock"]})
+
+    def do_GET(self):
+        product = int(self.path.split("/")[3])
+        StaleService.reads += 1
+        before, now = self.stock[product]
+        self._json({"user": {}, "product": {"stock": before if StaleService.reads % 2 else now}})
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_sampler_counts_a_read_older_than_the_acknowledged_write_as_stale():
+    StaleService.stock, StaleService.reads = {}, 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StaleService)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with stale.Sampler(f"http://127.0.0.1:{server.server_port}", {}, [5, 6], [1], pause=0) as sampler:
+            deadline = time.monotonic() + 10
+            while sampler.counts["samples"] < 20 and time.monotonic() < deadline:
+                time.sleep(0.01)
+    finally:
+        server.shutdown()
+        server.server_close()
+    summary = sampler.summary()
+
+    assert summary["samples"] >= 20
+    assert summary["stale"] in (summary["samples"] // 2, (summary["samples"] + 1) // 2)
+    # Product 5's first read answers the stock before any write, its next stale one the first value written.
+    first, second = summary["examples"][:2]
+    assert (first["product"], first["read"], second["product"], second["read"]) == (5, 0, 5, first["written"])
+
+
+def scale_results(catalogue: dict) -> Results:
+    results = results_with(
+        ("read-search-products", 16, run(800, p50=12.0, p99=80.0)),
+        ("read-deep-cursor", 16, run(900, p50=25.0, p99=60.0)),
+        ("tier-1x", 64, {**run(100), "tier_cpu_cores": {"products": 0.25, "gateway": 0.3, "users": 0.01}}),
+        ("tier-4x", 64, {**run(350), "tier_cpu_cores": {"products": 1.0, "gateway": 0.9, "users": 0.01}}),
+        ("mixed-ours", 64, {**run(1200, p99=90.0), "cache": {"HIT": 60, "MISS": 40},
+                            "stale": {"samples": 300, "stale": 0}}),
+        ("mixed-monolith", 64, {**run(1000, p99=120.0), "cache": {"HIT": 50, "MISS": 50},
+                                "stale": {"samples": 280, "stale": 2}}),
+    )  # fmt: skip
+    results.facts["catalogue"] = catalogue
+    return results
+
+
+def test_scale_reads_are_judged_at_the_full_catalogue_only():
+    full = evaluate(scale_results({"products": 1_000_000, "users": 200_000}))
+    quick = evaluate(scale_results({"products": 50_000, "users": 10_000}))
+
+    assert by_name(full, "scale-reads search-products @16").verdict == "PASS"
+    assert by_name(full, "scale-reads deep-cursor @16").verdict == "FAIL"
+    assert {by_name(quick, f"scale-reads {read} @16").verdict for read in ("search-products", "deep-cursor")} == {"n/a"}
+
+
+def test_tier_scaling_and_mixed_verdicts_name_the_cpu_the_hit_ratios_and_the_stale_reads():
+    ratios = evaluate(scale_results({"products": 1_000_000, "users": 200_000}))
+
+    tier = by_name(ratios, "tier-scaling: 4 products replicas vs 1")
+    assert (tier.value, tier.verdict) == (3.5, "PASS")
+    assert tier.detail.endswith("products 0.25 vs 1.00, gateway 0.30 vs 0.90, users 0.01 vs 0.01")
+    assert (by_name(ratios, "mixed @64: ours vs cached monolith").value, by_name(ratios, "mixed @64: p99").verdict) == (
+        1.2,
+        "PASS",
+    )
+    ours, monolith = by_name(ratios, "mixed: stale reads (ours)"), by_name(ratios, "mixed: stale reads (cached")
+    assert (ours.verdict, ours.detail) == ("PASS", "0 of 300 sampled reads; cache hit ratio 60.0%")
+    assert (monolith.verdict, monolith.detail) == ("FAIL", "2 of 280 sampled reads; cache hit ratio 50.0%")
+
+
+def test_the_report_has_the_scale_tables_and_plots(tmp_path):
+    results = scale_results({"products": 1_000_000, "users": 200_000})
+    header = {
+        "run_id": "test",
+        "quick": False,
+        "plan": {"duration": 1, "repeats": 1, "warmup": 1, "concurrencies": [16, 64]},
+        "machine": {"cores": 2, "kernel": "k", "load_before": "0", "wrk": "wrk", "haproxy": "haproxy"},
+        "auth": "on",
+        "cpu_caps": "none",
+    }
+
+    text = report.write(tmp_path / "run", results, evaluate(results), header).read_text()
+
+    assert "| search-products | 16 | 800 | 12.00 | 80.00 | 0 |" in text
+    assert "| 4 | 350 | 1.00 | 2.00 | 1.0 | 0.9 | 0.01 |" in text
+    assert "| ours, mixed workload (page cache on) | 64 | 1200 | 1.00 | 90.00 | 60.0% | 0 / 300 | 0 |" in text
+    assert {p.name for p in (tmp_path / "run").glob("*.png")} >= {"scale_reads.png", "tier_scaling.png", "mixed.png"}
