@@ -26,6 +26,8 @@ Commands:
   logs [name] [-n N]       follow the JSON logs (all, or e.g. 'gateway', 'users-2', 'haproxy')
   test [--suite S] [-- pytest args]
                            run every test suite (user, product, gateway, deploy, bench, e2e)
+  openapi                  regenerate the OpenAPI documents from the code: docs/openapi/users.yaml,
+                           products.yaml, then the gateway's contract gateway_project/apidocs/gateway.yaml
   scale <service> N        add or remove replicas of users, products or gateway while running
   rollout <service>        restart every replica of a service, one at a time, with no failed request
   reload                   reload HAProxy's configuration without dropping a connection
@@ -92,7 +94,7 @@ main() {
       ensure_checkov_venv
       stackctl "$@"
       ;;
-    setup | up | down | status | logs | token | scale | rollout | reload | manage)
+    setup | up | down | status | logs | openapi | token | scale | rollout | reload | manage)
       ensure_venv
       stackctl "$@"
       ;;

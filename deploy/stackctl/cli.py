@@ -131,6 +131,27 @@ def cmd_test(args) -> int:
     return 1 if failed else 0
 
 
+# The OpenAPI documents, in the order they are built: the gateway's contract is made from the services'.
+OPENAPI_DOCUMENTS = (
+    ("user_project", "../docs/openapi/users.yaml"),
+    ("product_project", "../docs/openapi/products.yaml"),
+    ("gateway_project", "apidocs/gateway.yaml"),
+)
+
+
+def cmd_openapi(args) -> int:
+    """Regenerate every OpenAPI document from the code (drf-spectacular), the services' first."""
+    for project, target in OPENAPI_DOCUMENTS:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": f"{project}.settings_test"}
+        command = [str(config.VENV / "bin" / "python"), "manage.py", "spectacular", "--validate", "--fail-on-warn"]
+        code = subprocess.call([*command, "--file", target], cwd=config.ROOT / project, env=env)
+        if code != 0:
+            print(f"error: {project}'s OpenAPI document could not be generated.", file=sys.stderr)
+            return code
+        print(f"{project}: {(config.ROOT / project / target).resolve().relative_to(config.ROOT)}")
+    return 0
+
+
 def cmd_scale(args) -> int:
     state = operations.require_haproxy(StackState.load(), "scale")
     operations.scale(state, args.service, args.count)
@@ -197,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--suite", action="append", choices=["user", "product", "gateway", "deploy", "bench", "e2e"])
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=cmd_test)
+
+    sub.add_parser("openapi", help="regenerate the OpenAPI documents from the code").set_defaults(func=cmd_openapi)
 
     scale = sub.add_parser("scale", help="add or remove replicas of a running service")
     scale.add_argument("service", choices=list(SERVICES))

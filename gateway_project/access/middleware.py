@@ -14,6 +14,7 @@ import time
 
 from django.conf import settings
 
+from browsable.views import refusal_page
 from clients.exceptions import (
     AuthenticationFailed,
     CsrfFailed,
@@ -27,7 +28,7 @@ from clients.tokens import token_hash
 from gateway_project.eventloop import run_sync
 from svc_common.errors import api_exception_response
 
-from . import pages, step
+from . import pages, routes, step
 from .answers import page_answer, page_headers, rate_limit_headers
 from .decision import Decision, Failure, Verdict
 from .request import AccessRequest
@@ -50,7 +51,7 @@ class AccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not request.path_info.startswith("/api/"):
+        if not routes.needs_access(request.path_info):
             return self.get_response(request)
         started = time.perf_counter()
         access = AccessRequest.from_django(request)
@@ -60,7 +61,8 @@ class AccessMiddleware:
                 decision = session_decision(request, access) or decision
             decision = self._settle(access, decision)
         except (NotAuthenticated, RateLimited, CsrfFailed) as exc:
-            response = api_exception_response(exc)
+            # A person's browser gets the refusal drawn in the browsable API, with its login link.
+            response = api_exception_response(exc) if pages.wants_json(access) else refusal_page(request, exc)
             _add(response, rate_limit_headers(getattr(exc, "rate", None)))
             return response
         request.client_id = decision.client_id

@@ -145,7 +145,12 @@ def aggregate_with_parts(user_id: str, product_id: str, scheme: str, host: str, 
 
 def wants_json(request) -> bool:
     """Only JSON is cached: a browser asking for HTML first gets the browsable API, never a shared page."""
-    return "text/html" not in request.header("HTTP_ACCEPT")
+    return accepts_json(request.header("HTTP_ACCEPT"))
+
+
+def accepts_json(accept: str) -> bool:
+    """The one test of who gets JSON (and the page cache) and who gets the browsable API: HTML not asked for."""
+    return "text/html" not in accept
 
 
 # Headers of an answer that the page cache recomputes, rather than stores with the page.

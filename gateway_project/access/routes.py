@@ -1,13 +1,13 @@
-"""The /api/ routes the access step knows, and the query parameters each one accepts (from the gateway's OpenAPI
-document, the contract it publishes), for canonical cache keys and canonical upstream queries."""
+"""The /api/ routes the access step knows, the public ones it leaves alone, and the query parameters each one
+accepts (from the gateway's generated OpenAPI contract, apidocs.contract), for canonical cache keys and
+canonical upstream queries."""
 
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import unquote_plus
 
-import yaml
+from apidocs import contract
 
 # \Z, not $: "$" also matches before a trailing newline ("/api/1/1/\n"), which Django's resolver refuses.
 AGGREGATE_PATH = re.compile(r"/api/([1-9][0-9]{0,17})/([1-9][0-9]{0,17})/?\Z")
@@ -15,7 +15,8 @@ PROXIED_PATH = re.compile(r"/api/(users|products)(?:/([1-9][0-9]{0,17}))?/?\Z")
 TOKEN_PATH = re.compile(r"/api/auth/token/?\Z")
 # Percent-encoded "/", "\", "." and "%" in a proxied path could reach another route upstream (proxy.paths).
 ENCODED_SEPARATORS = re.compile(r"%(2f|5c|2e|25)", re.IGNORECASE)
-OPENAPI_DOCUMENT = Path(__file__).resolve().parent.parent / "apidocs" / "openapi.yaml"
+# Pages for people, open to all and never metered: the API root and the interactive documentation.
+PUBLIC_PATH = re.compile(r"/api/(?:docs/|redoc/)?\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +43,8 @@ def match(path: str) -> Route | None:
 
 @functools.cache
 def query_parameters(template: str) -> frozenset[str]:
-    """The query parameters the document declares for GET on a path template."""
-    document = yaml.safe_load(OPENAPI_DOCUMENT.read_text())
-    components = document.get("components", {}).get("parameters", {})
-    operation = document["paths"].get(template, {}).get("get", {})
-    names = set()
-    for parameter in [*document["paths"].get(template, {}).get("parameters", []), *operation.get("parameters", [])]:
-        if "$ref" in parameter:
-            parameter = components[parameter["$ref"].rsplit("/", 1)[-1]]
-        if parameter.get("in") == "query":
-            names.add(parameter["name"])
-    return frozenset(names)
+    """The query parameters the gateway's contract declares for GET on a path template."""
+    return frozenset(parameter["name"] for parameter in contract.query_parameters(template))
 
 
 def canonical_query(template: str, query: str) -> str:
@@ -66,6 +58,11 @@ def canonical_query(template: str, query: str) -> str:
             kept.append((name, part))
     kept.sort(key=lambda item: item[0])
     return "&".join(part for _, part in kept)
+
+
+def needs_access(path: str) -> bool:
+    """Whether a path goes through the access step: every /api/ path but the public pages."""
+    return path.startswith("/api/") and PUBLIC_PATH.match(path) is None
 
 
 def has_encoded_separator(raw_path: str) -> bool:

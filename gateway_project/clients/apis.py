@@ -1,5 +1,6 @@
 """POST /api/auth/token/ issues a token for username and password; DELETE revokes the token presented."""
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -7,32 +8,63 @@ from rest_framework.views import APIView
 
 from django.contrib.auth import authenticate
 
+from svc_common.openapi import ErrorSerializer
+
 from .exceptions import AuthenticationFailed, NoTokenPresented
 from .models import ApiToken
-from .serializers import TokenRequestSerializer, TokenSerializer
+from .serializers import TokenIssuedSerializer, TokenRequestSerializer
 from .services import api_client_get_or_create, token_issue, token_revoke
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class TokenApi(APIView):
-    """Authentication and rate limiting happen in AccessMiddleware, before this view."""
+    """API tokens: exchange a username and password for one, or revoke the one a request presents.
+
+    Authentication and rate limiting happen in AccessMiddleware, before this view."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
     serializer_class = TokenRequestSerializer
 
+    @extend_schema(
+        operation_id="token_create",
+        summary="Exchange a username and password for an API token",
+        description=(
+            "The key is shown once and never stored (the gateway keeps its SHA-256). A client may hold several "
+            'tokens; each expires after TOKEN_TTL_SECONDS. Metered per client address by the "auth" limit.'
+        ),
+        tags=["auth"],
+        request=TokenRequestSerializer,
+        responses={
+            201: OpenApiResponse(TokenIssuedSerializer, description="A new token."),
+            401: OpenApiResponse(ErrorSerializer, description="A wrong username or password."),
+        },
+    )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        name = serializer.validated_data.pop("name", "")
         user = authenticate(request, **serializer.validated_data)
         if user is None:
             raise AuthenticationFailed("Invalid username or password.")
         client = api_client_get_or_create(username=user.get_username())
-        token, key = token_issue(client=client)
-        body = TokenSerializer({"token": key, "client": str(client), "expires_at": token.expires_at}).data
+        token, key = token_issue(client=client, name=name)
+        body = TokenIssuedSerializer({"token": key, "client": str(client), "expires_at": token.expires_at}).data
         return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
+    @extend_schema(
+        operation_id="token_revoke",
+        summary="Revoke the token this request presents",
+        description="The token stops working at once, on every replica. A person revokes tokens on /tokens/.",
+        tags=["auth"],
+        responses={
+            204: OpenApiResponse(description="Revoked, in the database and in every replica's view at once."),
+            400: OpenApiResponse(
+                ErrorSerializer, description='A session presents no token to revoke (code "no_token_presented").'
+            ),
+        },
+    )
     def delete(self, request):
         if request.token_hash is None:
             raise NoTokenPresented()

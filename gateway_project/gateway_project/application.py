@@ -58,7 +58,7 @@ class GatewayApplication:
             await self._lifespan(receive, send)
             return
         decision = None
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+        if scope["type"] == "http" and routes.needs_access(scope["path"]):
             eventloop.attach(asyncio.get_running_loop())
             request = AccessRequest.from_scope(scope)
             try:

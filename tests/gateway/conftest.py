@@ -64,8 +64,9 @@ def issue_token(db):
 
 
 @pytest.fixture(scope="session")
-def application():
-    """The gateway's ASGI application, as gateway_project/asgi.py builds it."""
+def application(django_db_setup):
+    """The gateway's ASGI application, as gateway_project/asgi.py builds it (after the test database, so that its
+    threads' connections are closed before the database is dropped)."""
     from gateway_project.application import GatewayApplication
 
     application = GatewayApplication(get_wsgi_application(), threads=4)

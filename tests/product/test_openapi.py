@@ -9,10 +9,7 @@ import yaml
 from django.core.management import call_command
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "products.yaml"
-REGENERATE = (
-    "cd product_project && DJANGO_SETTINGS_MODULE=product_project.settings_test "
-    "../.venv/bin/python manage.py spectacular --validate --fail-on-warn --file ../docs/openapi/products.yaml"
-)
+REGENERATE = "./manage_all.sh openapi"
 PRICE = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
 
 

@@ -8,10 +8,7 @@ import yaml
 from django.core.management import call_command
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "users.yaml"
-REGENERATE = (
-    "cd user_project && DJANGO_SETTINGS_MODULE=user_project.settings_test "
-    "../.venv/bin/python manage.py spectacular --validate --fail-on-warn --file ../docs/openapi/users.yaml"
-)
+REGENERATE = "./manage_all.sh openapi"
 
 
 @pytest.fixture(scope="module")
