@@ -22,10 +22,9 @@ import yaml
 
 from django.conf import settings
 
-# The access step's rules for the gateway's own routes (access.routes, access.step): the API root is public and
-# not metered; token creation asks for no credential and is metered per address; the aggregate calls both services.
-PUBLIC_OPERATIONS = frozenset({"api_root", "token_create"})
-UNMETERED_OPERATIONS = frozenset({"api_root"})
+# The access step's rules for the gateway's own routes (access.routes, access.step): token creation asks for no
+# credential (it is metered per address); the aggregate calls both services.
+PUBLIC_OPERATIONS = frozenset({"token_create"})
 SERVICE_CALLING_OPERATIONS = frozenset({"user_product_retrieve"})
 UPSTREAM_FAILURES = {"502": "BadGateway", "503": "ServiceUnavailable", "504": "GatewayTimeout"}
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
@@ -81,16 +80,14 @@ def _with_gateway_answers(template: str, method: str, operation: dict, origin: s
         responses.setdefault("401", {"$ref": "#/components/responses/Unauthorized"})
         if method in WRITE_METHODS:
             responses["403"] = {"$ref": "#/components/responses/CsrfFailed"}
-    if operation["operationId"] not in UNMETERED_OPERATIONS:
-        responses["429"] = {"$ref": "#/components/responses/RateLimited"}
+    responses["429"] = {"$ref": "#/components/responses/RateLimited"}
     if origin != "gateway" or operation["operationId"] in SERVICE_CALLING_OPERATIONS:
         responses.update(
             {status: {"$ref": f"#/components/responses/{name}"} for status, name in UPSTREAM_FAILURES.items()}
         )
     for status, response in responses.items():
         if "$ref" not in response:
-            metered = status.startswith("2") and operation["operationId"] not in UNMETERED_OPERATIONS
-            headers = {**REQUEST_ID, **(RATE_LIMIT if metered else {})}
+            headers = {**REQUEST_ID, **(RATE_LIMIT if status.startswith("2") else {})}
             responses[status] = {**response, "headers": {**response.get("headers", {}), **headers}}
     operation["responses"] = dict(sorted(responses.items()))
     operation.pop("security", None)

@@ -117,7 +117,6 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": [],  # the access step authenticates; apidocs.build states how
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apidocs.build.postprocess"],
     "TAGS": [
-        {"name": "api", "description": "The API root."},
         {"name": "auth", "description": "API tokens."},
         {"name": "users", "description": "User profiles, passed through to the user service."},
         {"name": "products", "description": "The catalogue, passed through to the product service."},

@@ -67,8 +67,9 @@ def test_a_logged_in_person_is_greeted_by_name(log_in):
     assert 'id="logout">Log out greeted</button>' in page
 
 
-def test_the_api_root_lists_the_routes_to_anyone_without_a_token(anonymous):
-    response = anonymous.get("/api/", HTTP_ACCEPT="application/json")
+@pytest.mark.parametrize("accept", ["application/json", "*/*", None])
+def test_the_api_root_lists_the_routes_to_anyone_without_a_token(anonymous, accept):
+    response = anonymous.get("/api/", **({"HTTP_ACCEPT": accept} if accept else {}))
 
     assert response.status_code == 200
     assert response.json() == {
