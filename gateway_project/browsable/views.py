@@ -12,7 +12,7 @@ already happened, in the access step.
 import json
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils.formatting import markup_description
@@ -145,13 +145,20 @@ class ApiRoot(GatewayPage):
         )
 
 
+class Refused(BasePermission):
+    """Nothing is permitted on a refusal's page: DRF draws no form there."""
+
+    def has_permission(self, request, view) -> bool:
+        return False
+
+
 class RefusalPage(GatewayPage):
-    """The access step's refusal (401, 403, 429) drawn in the browsable API, with its login link."""
+    """The access step's refusal (401, 403, 429) drawn in the browsable API, with its login link and no forms."""
 
-    def refuse(self, request, *args, refusal, **kwargs):
-        raise refusal
+    permission_classes = [Refused]
 
-    get = post = put = patch = delete = head = options = refuse
+    def permission_denied(self, request, message=None, code=None):
+        raise self.kwargs["refusal"]
 
 
 def refusal_page(request, exc):

@@ -1,4 +1,5 @@
-"""Staff accounts in a running stack's databases, made by each project's own `createsuperuser`."""
+"""Accounts in a running stack's databases: staff made by each project's own `createsuperuser`, and people (gateway
+users who are not staff) made with Django's create_user, through `manage.py shell`."""
 
 import secrets
 import subprocess
@@ -13,21 +14,37 @@ from stackctl import databases
 from stackctl.config import SERVICES
 from stackctl.state import StackState
 
-service, username = sys.argv[1:3]
-databases.manage(SERVICES[service], StackState.load().database, "createsuperuser", "--noinput",
-                 "--username", username, "--email", f"{username}@example.com")
+service, *arguments = sys.argv[1:]
+databases.manage(SERVICES[service], StackState.load().database, *arguments)
 """
+_CREATE_USER = (
+    "import os; from django.contrib.auth import get_user_model; "
+    "get_user_model().objects.create_user(os.environ['NEW_USERNAME'], password=os.environ['NEW_PASSWORD'])"
+)
+
+
+def _manage(stack, service: str, *arguments: str, env: dict) -> None:
+    subprocess.run(
+        [sys.executable, "-c", _MANAGE, service, *arguments],
+        env={**stack.env, "PYTHONPATH": str(ROOT / "deploy"), **env},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def create_superuser(stack, service: str) -> tuple[str, str]:
     """(username, password) of a new superuser of users, products or gateway."""
     username = f"staff-{service}-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(18)
-    subprocess.run(
-        [sys.executable, "-c", _MANAGE, service, username],
-        env={**stack.env, "PYTHONPATH": str(ROOT / "deploy"), "DJANGO_SUPERUSER_PASSWORD": password},
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    arguments = ("createsuperuser", "--noinput", "--username", username, "--email", f"{username}@example.com")
+    _manage(stack, service, *arguments, env={"DJANGO_SUPERUSER_PASSWORD": password})
+    return username, password
+
+
+def create_person(stack, prefix: str = "person") -> tuple[str, str]:
+    """(username, password) of a new gateway user who is not staff: someone who logs in to use the API."""
+    username = f"{prefix}-{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(18)
+    _manage(stack, "gateway", "shell", "-c", _CREATE_USER, env={"NEW_USERNAME": username, "NEW_PASSWORD": password})
     return username, password

@@ -1,9 +1,10 @@
-"""The whole system through manage_all.sh: HAProxy, 3 users, 3 products and 2 gateway replicas."""
+"""The whole system through manage_all.sh: HAProxy, 3 users, 3 products and 2 gateway replicas; and a browser."""
 
 import os
 
 import pytest
 
+from browser import chromium
 from support.stack import Stack
 
 # Every port stays below 32768, where the kernel's ephemeral (outgoing) ports start: a listener there
@@ -21,3 +22,22 @@ def stack(tmp_path_factory):
     stack.up()
     yield stack
     stack.down()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = chromium.missing()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    browser = chromium.Browser()
+    yield browser
+    browser.quit()
+
+
+@pytest.fixture
+def page(browser):
+    """The browser with no cookies: every service on 127.0.0.1 shares the cookie jar (ports do not split it)."""
+    browser.driver.delete_all_cookies()
+    return browser

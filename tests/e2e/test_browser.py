@@ -5,65 +5,20 @@ Screenshots go to $ARTIFACTS_DIR or var/screenshots/. Without Chromium the tests
 """
 
 import json
-import os
 import re
 import secrets
 
 import httpx
 import pytest
 
-from browser import chromium
+from browser.actions import fill, find, shown_json, wait_for
 from browser.staff import create_superuser
-
-WAIT_SECONDS = 15
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = chromium.missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
-    browser = chromium.Browser()
-    yield browser
-    browser.quit()
-
-
-@pytest.fixture
-def page(browser):
-    """The browser with no cookies: every service on 127.0.0.1 shares the cookie jar (ports do not split it)."""
-    browser.driver.delete_all_cookies()
-    return browser
 
 
 @pytest.fixture(scope="module")
 def staff(stack):
     """One superuser per project, made with each project's createsuperuser and the stack's environment."""
     return {service: create_superuser(stack, service) for service in ("users", "products", "gateway")}
-
-
-def wait_for(browser, css: str):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser.driver, WAIT_SECONDS).until(
-        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
-    )
-
-
-def find(browser, css: str):
-    from selenium.webdriver.common.by import By
-
-    return browser.driver.find_element(By.CSS_SELECTOR, css)
-
-
-def fill(browser, values: dict[str, str]) -> None:
-    for field_id, value in values.items():
-        element = find(browser, f"#{field_id}")
-        element.clear()
-        element.send_keys(value)
 
 
 def admin_login(browser, base_url: str, credentials: tuple[str, str]) -> None:
@@ -78,12 +33,6 @@ def api_login(browser, base_url: str, credentials: tuple[str, str], next_path: s
     fill(browser, {"id_username": credentials[0], "id_password": credentials[1]})
     find(browser, "#submit-id-submit").click()
     wait_for(browser, ".response-info")
-
-
-def shown_json(browser) -> dict:
-    """The JSON body the browsable API shows under the response's status line and headers."""
-    text = find(browser, ".response-info pre").text
-    return json.loads(text[text.index("{") :])
 
 
 def test_a_product_created_and_edited_in_the_admin_is_served_by_the_gateway(stack, page, staff):

@@ -144,6 +144,7 @@ def test_a_browser_without_a_session_or_token_gets_a_401_page_with_a_login_link(
     assert response["WWW-Authenticate"] == 'Token realm="api"'
     assert shown(response)["error"]["code"] == "not_authenticated"
     assert "href='/api-auth/login/?next=/api/products/'" in page
+    assert 'data-override="content"' not in page and 'data-target="#deleteModal"' not in page
 
 
 def test_a_json_client_never_gets_a_page_and_a_page_is_never_cached(log_in, client):
