@@ -58,7 +58,9 @@ def _print_urls(state: StackState) -> None:
     ports = operations.public_ports()
     counts = ", ".join(f"{name} ×{len(indexes)}" for name, indexes in state.replicas.items())
     print(f"Ready ({state.mode}, {state.database}; {counts}).")
-    print(f"  gateway   http://127.0.0.1:{ports['gateway']}/   (start here: the browsable API, docs, login)")
+    username, password = databases.demo_login()
+    print(f"  gateway   http://127.0.0.1:{ports['gateway']}/   start here: the browsable API, its docs, tokens")
+    print(f"            log in as {username} / {password}")
     print(f"  users     http://127.0.0.1:{ports['users']}/api/users/   admin: /admin/")
     print(f"  products  http://127.0.0.1:{ports['products']}/api/products/   admin: /admin/")
     if state.mode == "haproxy":

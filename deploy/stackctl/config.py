@@ -104,13 +104,13 @@ def seed_count() -> int:
     return int(os.environ.get("SEED_COUNT", "100"))
 
 
-def local_secret(env_name: str) -> str:
-    """A secret from the environment, else one generated once and kept (mode 600) under var/."""
+def local_secret(env_name: str, nbytes: int = 50) -> str:
+    """A secret from the environment, else one generated once (nbytes of randomness) and kept (mode 600) under var/."""
     if os.environ.get(env_name):
         return os.environ[env_name]
     path = stack_dir() / env_name.lower()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(50))
+        path.write_text(secrets.token_urlsafe(nbytes))
     return path.read_text().strip()

@@ -96,9 +96,9 @@ def manage_interactive(service: Service, backend: str, *args: str) -> int:
     )
 
 
-def manage(service: Service, backend: str, *args: str) -> str:
+def manage(service: Service, backend: str, *args: str, extra_env: dict | None = None) -> str:
     """Run manage.py for a project with the same environment its replicas get; returns its stdout."""
-    env = _manage_env(service, backend)
+    env = {**_manage_env(service, backend), **(extra_env or {})}
     result = subprocess.run(
         [str(config.VENV / "bin" / "python"), "manage.py", *args],
         cwd=service.project_dir,
@@ -127,3 +127,11 @@ def prepare(backend: str) -> None:
         manage(service, backend, "collectstatic", "--noinput", "--verbosity", "0")
         if service.seed_command:
             manage(service, backend, service.seed_command, "--count", str(config.seed_count()))
+    demo = demo_login()
+    manage(SERVICES["gateway"], backend, "demo_user", demo[0], extra_env={"DEMO_USER_PASSWORD": demo[1]})
+
+
+def demo_login() -> tuple[str, str]:
+    """(username, password) of the gateway user a person logs in as on a local stack: not staff, its password
+    generated once and kept under var/ (or DEMO_USER_PASSWORD), printed by `up`."""
+    return "demo", config.local_secret("DEMO_USER_PASSWORD", nbytes=12)  # 96 bits, short enough to type

@@ -1,11 +1,14 @@
 """The token page (clients.views): a logged-in person creates, names, lists (prefix only) and revokes their own API
-client's tokens; a new key is shown once. And the login it sits behind (Django's, through DRF's template)."""
+client's tokens; a new key is shown once. And the login it sits behind (Django's, through DRF's template), and
+the demo user `up` makes to log in as."""
 
 import re
+from io import StringIO
 
 import pytest
 
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from clients.models import ApiToken
@@ -139,3 +142,22 @@ def test_logging_out_ends_the_session(person):
     assert (logged_out.status_code, logged_out["Location"]) == (302, "/")
     assert person.get("/tokens/").status_code == 302
     assert person.get("/api/products/", HTTP_ACCEPT="application/json").status_code == 401
+
+
+def test_the_demo_user_command_makes_a_person_who_can_log_in_and_resets_their_password(monkeypatch):
+    monkeypatch.setenv("DEMO_USER_PASSWORD", PASSWORD)
+    call_command("demo_user", "demo", stdout=StringIO())
+    monkeypatch.setenv("DEMO_USER_PASSWORD", "another-long-password-2")
+    call_command("demo_user", "demo", stdout=StringIO())
+
+    user = get_user_model().objects.get(username="demo")
+    assert (user.is_staff, user.is_superuser, user.api_client.tokens.count()) == (False, False, 0)
+    assert user.check_password("another-long-password-2")
+    assert Client().login(username="demo", password="another-long-password-2")
+
+
+def test_the_demo_user_command_needs_a_password(monkeypatch):
+    monkeypatch.delenv("DEMO_USER_PASSWORD", raising=False)
+
+    with pytest.raises(CommandError, match="Set DEMO_USER_PASSWORD"):
+        call_command("demo_user", "demo")
