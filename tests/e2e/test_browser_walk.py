@@ -78,12 +78,12 @@ def test_a_newcomer_walks_from_the_front_door_to_a_token_and_out(stack, page, pe
     sku = f"WALK-{secrets.token_hex(4).upper()}"
     content = find(page, "#post-generic-content-form textarea")
     content.clear()
-    content.send_keys(json.dumps({"name": "Walk lamp", "sku": sku, "price": "19.90", "stock": 4}))
+    content.send_keys(json.dumps({"name": "Walk kettle", "sku": sku, "price": "19.90", "stock": 4}))
     find(page, "#post-generic-content-form button.btn-primary").click()
     wait_until(page, lambda driver: shown_status(page) == "HTTP 201 Created", "the product to be created")
     product = shown_json(page)
     screenshot(page, 5, "product-created")
-    assert (product["name"], product["sku"], product["price"], product["stock"]) == ("Walk lamp", sku, "19.90", 4)
+    assert (product["name"], product["sku"], product["price"], product["stock"]) == ("Walk kettle", sku, "19.90", 4)
 
     # 6. The aggregate of user 1 and that product.
     page.driver.get(f"{gateway}/api/1/{product['id']}/")
@@ -147,7 +147,7 @@ def test_swagger_ui_tries_operations_out_with_the_session_and_with_a_token(stack
 
     read = try_it_out(page, "products-products_retrieve", parameters={"id": "3"})
     sku = f"SWAGGER-{secrets.token_hex(4).upper()}"
-    written = try_it_out(page, "products-products_create", body={"name": "Swagger lamp", "sku": sku, "price": "5.00"})
+    written = try_it_out(page, "products-products_create", body={"name": "Swagger kettle", "sku": sku, "price": "5.00"})
     screenshot(page, 9, "swagger-session")
 
     key = stack.token(f"swagger-token-{secrets.token_hex(3)}")
@@ -164,4 +164,4 @@ def test_swagger_ui_tries_operations_out_with_the_session_and_with_a_token(stack
 
     created = stack.client().get("/api/products/", params={"sku": sku}).json()["results"]
     assert (read, written, with_token) == ("200", "201", "200")
-    assert [p["name"] for p in created] == ["Swagger lamp"]
+    assert [p["name"] for p in created] == ["Swagger kettle"]

@@ -58,7 +58,7 @@ def test_each_replica_gives_html_to_browsers_and_json_to_programs(stack, path, a
 
 def test_a_session_write_needs_the_csrf_token_a_token_write_does_not(stack, person):
     client, csrf = logged_in(stack, person)
-    body = {"name": "E2E session lamp", "sku": f"E2E-SESSION-{secrets.token_hex(4)}", "price": "2.00"}
+    body = {"name": "E2E session kettle", "sku": f"E2E-SESSION-{secrets.token_hex(4)}", "price": "2.00"}
 
     refused = client.post("/api/products/", json=body)
     created = client.post("/api/products/", json=body, headers={"X-CSRFToken": csrf})

@@ -96,7 +96,7 @@ def test_an_object_offers_its_current_fields_for_put_and_patch_and_a_delete_butt
 def test_a_write_from_the_raw_data_form_answers_a_page_and_its_errors_are_the_json_apis(log_in, authed, issue_token):
     person = log_in(HTTP_ACCEPT=AJAX_FORM)
     csrf = {"HTTP_X_CSRFTOKEN": person.csrf_token}
-    body = {"name": "Form lamp", "sku": f"FORM-{secrets.token_hex(4)}", "price": "9.90"}
+    body = {"name": "Form kettle", "sku": f"FORM-{secrets.token_hex(4)}", "price": "9.90"}
     _, key = issue_token("json-writer")
 
     created = person.browser.post("/api/products/", json.dumps(body), "application/json", **csrf)

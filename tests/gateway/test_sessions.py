@@ -18,7 +18,7 @@ JSON = "application/json"
 
 
 def new_product() -> str:
-    return json.dumps({"name": "Session lamp", "sku": f"SESSION-{secrets.token_hex(4)}", "price": "3.50"})
+    return json.dumps({"name": "Session kettle", "sku": f"SESSION-{secrets.token_hex(4)}", "price": "3.50"})
 
 
 def test_a_logged_in_person_reads_through_the_gateway_without_a_token(log_in):
@@ -93,7 +93,7 @@ def test_a_session_write_with_the_csrf_token_is_forwarded(log_in):
     invalid = person.browser.post("/api/products/", "{}", JSON, HTTP_X_CSRFTOKEN=person.csrf_token)
 
     assert created.status_code == 201
-    assert created.json()["name"] == "Session lamp"
+    assert created.json()["name"] == "Session kettle"
     assert invalid.status_code == 400
     assert invalid.json()["error"]["code"] == "invalid"
 
