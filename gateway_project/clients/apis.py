@@ -3,11 +3,13 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django.contrib.auth import authenticate
 
+from browsable.renderers import GatewayBrowsableAPIRenderer
 from svc_common.openapi import ErrorSerializer
 
 from .exceptions import AuthenticationFailed, NoTokenPresented
@@ -25,6 +27,7 @@ class TokenApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer, GatewayBrowsableAPIRenderer]
     serializer_class = TokenRequestSerializer
 
     @extend_schema(
