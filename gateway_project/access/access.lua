@@ -1,15 +1,24 @@
 -- One round trip per request: the token's cached record, one GCRA step and the page-cache lookup.
+-- (svc_common/gcra.lua, prepended, defines gcra_take and expire_at.)
 -- KEYS[1]: the token's record key (a client's, for a person's session: clients/records.py), or "" for an
 --          anonymous caller
--- KEYS[2]: the rate key for an anonymous caller (per client IP)
--- KEYS[3]: the page key, or "" when the request is not cacheable
--- KEYS[4]: the page's fill lock; KEYS[5..]: the invalidation counters the page depends on, then its parts
--- ARGV[1]: route group; ARGV[2]: default limit; ARGV[3]: default period in ms; ARGV[4]: lock ttl in ms;
--- ARGV[5]: this request's lock value (unique), so that only this request can release the lock it takes;
--- ARGV[6]: how many invalidation counters follow KEYS[4]; any keys after them are the page's parts (an
+-- KEYS[2]: the caller's address's "auth" rate key: token creation, and tokens the database must verify
+-- KEYS[3]: the expiry set (keys with no TTL that later calls delete: gcra.lua)
+-- KEYS[4]: the page key, or "" when the request is not cacheable
+-- KEYS[5]: the page's fill lock; KEYS[6..]: the invalidation counters the page depends on, then its parts
+-- ARGV[1]: route group; ARGV[2]: its default limit; ARGV[3]: its default period in ms;
+-- ARGV[4]: the "auth" limit; ARGV[5]: the "auth" period in ms; ARGV[6]: lock ttl in ms;
+-- ARGV[7]: a value unique to this request: the fill lock it takes, or the ticket a verification stores with;
+-- ARGV[8]: how long, in ms, a verification may take to store the record (its ticket's life);
+-- ARGV[9]: "1" when the record is a token's, whose verification costs the address an "auth" step; "0" for a
+--          client's, whose person Django has already authenticated;
+-- ARGV[10]: how many invalidation counters follow KEYS[5]; any keys after them are the page's parts (an
 --   aggregate's user and product detail pages), one per counter, in the same order
 -- Reply: {verdict, client, limit, period_ms, remaining, reset_ms, retry_after_ms, page...}
---   verdict: "ok", "limited", "miss" (no cached record) or "expired"
+--   verdict: "ok", "limited", "miss" or "expired"; a miss is {"miss", ticket}: there is no verified record,
+--   the database must decide, and only a store that brings this ticket back caches the record
+--   (access/record_store.lua); revoking deletes the record, ticket included, so a verification that read
+--   the database before a revocation cannot cache the token after it.
 --   page: {} | {"hit", etag, content_type, body, headers}
 --         | {"fill" or "wait", generations, "miss" or "stale", part bodies...}: a part's body when its page is
 --           current, false (nil) otherwise
@@ -19,14 +28,30 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local group = ARGV[1]
 local limit = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
+local auth_limit = tonumber(ARGV[4])
+local auth_period = tonumber(ARGV[5])
 local client = ''
 local rate_key = KEYS[2]
+local expiry = KEYS[3]
 local unlimited = false
 
 if KEYS[1] ~= '' then
-  local rec = redis.call('HMGET', KEYS[1], 'client', 'limit', 'period_ms', 'unlimited', 'expires_ms')
-  if not rec[1] then
-    return {'miss'}
+  local rec = redis.call('HMGET', KEYS[1], 'client', 'limit', 'period_ms', 'unlimited', 'expires_ms',
+    'verified_until', 'ticket')
+  if not rec[1] or tonumber(rec[6]) <= now then
+    -- Not verified (unknown, or verified too long ago): for a token, the address pays one "auth" step
+    -- before the database is asked, so guessing tokens is metered before any database work; a token that
+    -- proves known gets the step back when its record is stored.
+    if ARGV[9] == '1' then
+      local step = gcra_take(KEYS[2], now, auth_limit, auth_period, expiry)
+      if step[1] == 0 then
+        return {'limited', '', auth_limit, auth_period, step[2], step[3], step[4]}
+      end
+    end
+    local ticket = rec[7] or ARGV[7]
+    redis.call('HSET', KEYS[1], 'ticket', ticket)
+    expire_at(expiry, KEYS[1], now + tonumber(ARGV[8]), now)
+    return {'miss', ticket}
   end
   if tonumber(rec[5]) <= now then
     return {'expired'}
@@ -37,38 +62,30 @@ if KEYS[1] ~= '' then
     limit = tonumber(rec[2])
     period = tonumber(rec[3])
   end
+  -- One per client and group: bounded by the clients, so not listed in the expiry set.
   rate_key = 'gw:rl:' .. group .. ':c' .. client
+  expiry = nil
 end
 
 local reply
 if unlimited then
   reply = {'ok', client, -1, 0, 0, 0, 0}
 else
-  -- GCRA with a burst of `limit`: at most `limit` requests in any window of `period`.
-  local interval = period / limit
-  local tolerance = period - interval
-  local tat = tonumber(redis.call('GET', rate_key) or now)
-  if tat < now then
-    tat = now
+  local step = gcra_take(rate_key, now, limit, period, expiry)
+  if step[1] == 0 then
+    return {'limited', client, limit, period, step[2], step[3], step[4]}
   end
-  local allow_at = tat - tolerance
-  if now < allow_at then
-    return {'limited', client, limit, period, 0, math.ceil(tat - now), math.ceil(allow_at - now)}
-  end
-  local new_tat = tat + interval
-  redis.call('SET', rate_key, tostring(new_tat), 'PX', math.ceil(new_tat - now) + 1000)
-  local remaining = math.floor((now + tolerance - new_tat) / interval) + 1
-  reply = {'ok', client, limit, period, remaining, math.ceil(new_tat - now), 0}
+  reply = {'ok', client, limit, period, step[2], step[3], 0}
 end
 
-if KEYS[3] ~= '' then
-  local counters = tonumber(ARGV[6])
+if KEYS[4] ~= '' then
+  local counters = tonumber(ARGV[10])
   local generations = {}
-  for i = 5, 4 + counters do
+  for i = 6, 5 + counters do
     generations[#generations + 1] = redis.call('GET', KEYS[i]) or '0'
   end
   local current = table.concat(generations, ',')
-  local entry = redis.call('HMGET', KEYS[3], 'generations', 'etag', 'content_type', 'body', 'headers')
+  local entry = redis.call('HMGET', KEYS[4], 'generations', 'etag', 'content_type', 'body', 'headers')
   if entry[1] == current then
     reply[8] = 'hit'
     reply[9] = entry[2]
@@ -76,13 +93,13 @@ if KEYS[3] ~= '' then
     reply[11] = entry[4]
     reply[12] = entry[5] or '[]'
   else
-    local owner = redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', tonumber(ARGV[4]))
+    local owner = redis.call('SET', KEYS[5], ARGV[7], 'NX', 'PX', tonumber(ARGV[6]))
     reply[8] = owner and 'fill' or 'wait'
     reply[9] = current
     reply[10] = entry[1] and 'stale' or 'miss'
-    for i = 5 + counters, #KEYS do
+    for i = 6 + counters, #KEYS do
       local part = redis.call('HMGET', KEYS[i], 'generations', 'body')
-      reply[#reply + 1] = part[1] == generations[i - 4 - counters] and part[2]
+      reply[#reply + 1] = part[1] == generations[i - 5 - counters] and part[2]
     end
   end
 end

@@ -13,7 +13,7 @@ class Verdict(enum.Enum):
     BYPASS = "bypass"  # admitted, nothing to look up or store
     LIMITED = "limited"  # over the rate limit: 429
     UNAUTHENTICATED = "unauthenticated"  # no token, a malformed, unknown or expired one: 401
-    UNVERIFIED = "unverified"  # the token is not cached in Redis: the database decides, then the step again
+    UNVERIFIED = "unverified"  # no verified record of the token in Redis: the database decides, then the step again
     UNAVAILABLE = "unavailable"  # Redis did not answer: the database authenticates; fail open or closed
 
 
@@ -49,6 +49,7 @@ class Decision:
     page: CachedPage | None = None  # HIT
     fill: Fill | None = None  # FILL and WAIT
     failure: Failure | None = None  # UNAUTHENTICATED
+    ticket: str | None = None  # UNVERIFIED: what the record must be stored with (access.lua)
 
     @property
     def admitted(self) -> bool:

@@ -23,6 +23,7 @@ from clients.exceptions import (
     RateLimiterUnavailable,
     TokenExpired,
 )
+from clients.records import token_record, token_record_key
 from clients.services import token_authenticate
 from clients.tokens import token_hash
 from gateway_project.eventloop import run_sync
@@ -37,6 +38,9 @@ from .sessions import session_decision
 # The decision the event loop made for the request being handed to Django (a2wsgi runs Django in a copy of
 # the loop task's context, so the value travels with the request).
 HANDED_OVER: contextvars.ContextVar[Decision | None] = contextvars.ContextVar("access_decision", default=None)
+# A token verified in the database, then dropped (revoked) before its record was stored, is verified again once.
+VERIFY_ATTEMPTS = 2
+AUTH_LIMITED = "Too many authentication attempts from this address; retry later."
 FAILURES = {
     Failure.MISSING: NotAuthenticated,
     Failure.MALFORMED: lambda: AuthenticationFailed("Invalid token header."),
@@ -82,13 +86,14 @@ class AccessMiddleware:
     def _settle(access: AccessRequest, decision: Decision) -> Decision:
         """Carry the verdicts that need Django, the database or waiting, to one of HIT, FILL or BYPASS."""
         if decision.verdict is Verdict.UNVERIFIED:
-            decision = _verify(access)
+            decision = _verify(access, decision)
         if decision.verdict is Verdict.UNAVAILABLE:
             decision = _without_redis(access, decision)
         if decision.verdict is Verdict.UNAUTHENTICATED:
             raise FAILURES[decision.failure]()
         if decision.verdict is Verdict.LIMITED:
-            raise RateLimited(decision.rate.retry_after_ms / 1000, rate=decision.rate)
+            detail = AUTH_LIMITED if decision.rate.group == "auth" else None
+            raise RateLimited(decision.rate.retry_after_ms / 1000, detail, rate=decision.rate)
         if decision.verdict is Verdict.WAIT:
             decision = run_sync(step.wait_for_fill(decision))
         return decision
@@ -113,19 +118,24 @@ class AccessMiddleware:
         return response
 
 
-def _verify(access: AccessRequest) -> Decision:
-    """The token is not cached in Redis: the database decides, then the step runs again with its record."""
+def _verify(access: AccessRequest, decision: Decision) -> Decision:
+    """No verified record of the token in Redis (the script already metered the address for it): the database
+    decides, the record is stored with the script's ticket, then the step runs again with it."""
     key, _ = step.presented_key(access)
-    token = token_authenticate(key=key)
-    if token is None:
-        # Failed attempts are metered per address, so guessing tokens is throttled like guessing passwords.
-        if run_sync(step.meter_address(group="auth", client_ip=access.client_ip)).verdict is Verdict.LIMITED:
-            raise RateLimited(60, "Too many failed authentication attempts.")
-        raise AuthenticationFailed()
-    decision = run_sync(step.decide(access))
-    if decision.verdict is Verdict.UNVERIFIED:  # the record could not be cached: Redis answers scripts only
-        return Decision(Verdict.UNAVAILABLE, token.client_id)
-    return decision
+    for _attempt in range(VERIFY_ATTEMPTS):
+        token = token_authenticate(key=key)
+        if token is None:
+            raise AuthenticationFailed()
+        record_key = token_record_key(token.key_hash)
+        run_sync(step.remember(access, record_key, decision.ticket, token_record(token), guessable=True))
+        if token.expired:
+            raise TokenExpired()
+        decision = run_sync(step.decide(access))
+        if decision.verdict is not Verdict.UNVERIFIED:
+            return decision
+    # The record could not be kept (Redis answers the script only, or it was dropped meanwhile, each time):
+    # the database has just accepted the token, so carry on as without Redis.
+    return Decision(Verdict.UNAVAILABLE, token.client_id)
 
 
 def _without_redis(access: AccessRequest, decision: Decision) -> Decision:
@@ -136,6 +146,8 @@ def _without_redis(access: AccessRequest, decision: Decision) -> Decision:
         token = token_authenticate(key=key) if failure is None else None
         if token is None:
             raise FAILURES[failure]() if failure is not None else AuthenticationFailed()
+        if token.expired:
+            raise TokenExpired()
         client_id = token.client_id
     if not settings.RATE_LIMIT_FAIL_OPEN:
         raise RateLimiterUnavailable(1)

@@ -13,7 +13,8 @@ by the browser whoever made it send the request. A token is not, so token writes
 from rest_framework.authentication import CSRFCheck
 
 from clients.exceptions import CsrfFailed
-from clients.services import api_client_for_user, api_client_record_store
+from clients.records import client_record, client_record_key
+from clients.services import api_client_for_user
 from gateway_project.eventloop import run_sync
 
 from . import step
@@ -31,7 +32,8 @@ def session_decision(request, access: AccessRequest) -> Decision | None:
     client = api_client_for_user(user=user)
     decision = run_sync(step.decide_for_client(access, client.pk))
     if decision.verdict is Verdict.UNVERIFIED:
-        api_client_record_store(client=client)
+        record = client_record(client)
+        run_sync(step.remember(access, client_record_key(client.pk), decision.ticket, record, guessable=False))
         decision = run_sync(step.decide_for_client(access, client.pk))
     if decision.verdict in (Verdict.UNVERIFIED, Verdict.UNAVAILABLE):
         return Decision(Verdict.UNAVAILABLE, client.pk)  # the record could not be cached: Redis is down

@@ -2,7 +2,8 @@
 
 It runs before any view, on the event loop: the ASGI application awaits it for every /api/ request, and
 Django's AccessMiddleware runs it through eventloop.run_sync when a request reached Django without a
-decision (the test client, runserver) or must be decided again (after the database verified a token).
+decision (the test client, runserver) or must be decided again (after the database verified a token, whose
+record remember() stores first).
 """
 
 import dataclasses
@@ -15,7 +16,7 @@ from redis.exceptions import RedisError
 from django.conf import settings
 
 from clients.rates import policy_for
-from clients.records import client_record_key, token_record_key
+from clients.records import Record, client_record_key, token_record_key
 from clients.tokens import is_well_formed, token_hash
 from svc_common.breaker import redis_breaker
 
@@ -25,6 +26,10 @@ from .pages import CachedPage, Fill, Part
 from .redis_client import loop_redis
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The keys with no TTL that the scripts list with the time they may go (svc_common/gcra.lua).
+EXPIRY_SET = "gw:expiry"
+# How long a verification may take between the access script's ticket and the record's store.
+TICKET_MS = 10_000
 
 
 def route_group(request) -> str:
@@ -56,20 +61,32 @@ async def decide(request) -> Decision:
             return Decision(Verdict.UNAUTHENTICATED, failure=failure)
         record_key = token_record_key(token_hash(key))
     spec = pages.spec_for(request) if group == "read" else None
-    return await _run(group, record_key, request.client_ip, spec)
+    return await _run(group, record_key, request.client_ip, spec, guessable=True)
 
 
 async def decide_for_client(request, client_id: int) -> Decision:
     """The access step for a request whose API client Django has already authenticated (a person's session):
-    the same script, with the client's record in place of a token's, so both meter one bucket."""
+    the same script, with the client's record in place of a token's, so both meter one bucket. Django has
+    checked the person, so an unverified client record costs the address nothing."""
     group = route_group(request)
     spec = pages.spec_for(request) if group == "read" else None
-    return await _run(group, client_record_key(client_id), request.client_ip, spec)
+    return await _run(group, client_record_key(client_id), request.client_ip, spec, guessable=False)
 
 
-async def meter_address(*, group: str, client_ip: str) -> Decision:
-    """One step of a group's per-address limit, with no token (failed authentications are metered so)."""
-    return await _run(group, None, client_ip, None)
+async def remember(request, record_key: str, ticket: str, record: Record, *, guessable: bool) -> bool:
+    """Cache a verified record (a token's, guessable, or a session's client's), unless it was dropped since the
+    ticket was issued (a revocation); a token's gives the address back the "auth" step its verification took."""
+    if not redis_breaker.available():
+        return False
+    auth = policy_for("auth")
+    keys = [record_key, _address_key(request.client_ip) if guessable else "", EXPIRY_SET]
+    args = [ticket, record.client_id, record.limit, record.period_ms, int(record.unlimited), record.expires_ms]
+    args += [settings.TOKEN_RECORD_TTL_SECONDS * 1000, auth.limit, auth.period_ms]
+    try:
+        return await loop_redis().script("record_store", keys, args) == 1
+    except RedisError as exc:
+        redis_breaker.trip(exc)
+        return False
 
 
 async def wait_for_fill(decision: Decision) -> Decision:
@@ -85,34 +102,43 @@ async def wait_for_fill(decision: Decision) -> Decision:
     return Decision(Verdict.FILL, decision.client_id, decision.rate, fill=dataclasses.replace(fill, owner=None))
 
 
-async def _run(group: str, record_key: str | None, client_ip: str, spec: pages.PageSpec | None) -> Decision:
+async def _run(
+    group: str, record_key: str | None, client_ip: str, spec: pages.PageSpec | None, *, guessable: bool
+) -> Decision:
     if not redis_breaker.available():
         return Decision(Verdict.UNAVAILABLE)
-    policy = policy_for(group)
-    owner = _lock_value() if spec else ""
-    keys = [record_key or "", f"gw:rl:{group}:ip:{client_ip}"]
+    policy, auth = policy_for(group), policy_for("auth")
+    unique = _unique_value()
+    keys = [record_key or "", _address_key(client_ip), EXPIRY_SET]
     keys += (
         [spec.key, spec.lock_key, *spec.generation_keys, *(part.key for part in spec.part_specs)] if spec else ["", ""]
     )
     generation_count = len(spec.generation_keys) if spec else 0
-    args = [group, policy.limit, policy.period_ms, settings.PAGE_CACHE_LOCK_MS, owner, generation_count]
+    args = [group, policy.limit, policy.period_ms, auth.limit, auth.period_ms, settings.PAGE_CACHE_LOCK_MS, unique]
+    args += [TICKET_MS, int(guessable), generation_count]
     try:
         reply = await loop_redis().script("access", keys, args)
     except RedisError as exc:
         redis_breaker.trip(exc)
         return Decision(Verdict.UNAVAILABLE)
-    return _decision(reply, group, spec, owner)
+    return _decision(reply, group, spec, unique)
+
+
+def _address_key(client_ip: str) -> str:
+    """The "auth" rate key of an address: token creation and tokens the database must verify."""
+    return f"gw:rl:auth:ip:{client_ip}"
 
 
 def _decision(reply: list, group: str, spec: pages.PageSpec | None, owner: str) -> Decision:
     """The script's reply (access.lua states its shape) as a Decision."""
     verdict = reply[0]
     if verdict == b"miss":
-        return Decision(Verdict.UNVERIFIED)
+        return Decision(Verdict.UNVERIFIED, ticket=reply[1].decode())
     if verdict == b"expired":
         return Decision(Verdict.UNAUTHENTICATED, failure=Failure.EXPIRED)
     client_id = int(reply[1]) if reply[1] else None
-    rate = RateState(group, *(int(value) for value in reply[2:7]))
+    # With no client, a limit is the address's "auth" one (token creation, or a token to verify).
+    rate = RateState(group if client_id else "auth", *(int(value) for value in reply[2:7]))
     if verdict == b"limited":
         return Decision(Verdict.LIMITED, client_id, rate)
     page = reply[7:]
@@ -130,11 +156,12 @@ def _decision(reply: list, group: str, spec: pages.PageSpec | None, owner: str) 
     return Decision(Verdict.FILL if holds_lock else Verdict.WAIT, client_id, rate, fill=fill)
 
 
-_lock_values = {"pid": None, "prefix": "", "counter": itertools.count()}
+_unique_values = {"pid": None, "prefix": "", "counter": itertools.count()}
 
 
-def _lock_value() -> str:
-    """Unique per request across replicas and forks: a random per-process prefix and a counter."""
-    if _lock_values["pid"] != os.getpid():
-        _lock_values.update(pid=os.getpid(), prefix=secrets.token_hex(6), counter=itertools.count())
-    return f"{_lock_values['prefix']}:{next(_lock_values['counter'])}"
+def _unique_value() -> str:
+    """Unique per request across replicas and forks (a fill lock's value, a ticket): a random per-process
+    prefix and a counter."""
+    if _unique_values["pid"] != os.getpid():
+        _unique_values.update(pid=os.getpid(), prefix=secrets.token_hex(6), counter=itertools.count())
+    return f"{_unique_values['prefix']}:{next(_unique_values['counter'])}"

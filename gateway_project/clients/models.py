@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ApiClient(models.Model):
@@ -38,3 +39,7 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         label = f"{self.prefix}… ({self.client})"
         return f"{self.name}: {label}" if self.name else label
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()

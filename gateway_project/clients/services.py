@@ -1,4 +1,4 @@
-"""Writes of API clients and tokens; every change drops the Redis records it makes stale."""
+"""Writes of API clients and tokens; every change drops the Redis records it makes stale, once it commits."""
 
 import logging
 from datetime import timedelta
@@ -10,10 +10,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from .exceptions import TokenExpired
 from .models import ApiClient, ApiToken
 from .rates import parse_rate
-from .records import forget_client_record, forget_token_records, store_client_record, store_token_record
+from .records import client_rate_keys, client_record_key, forget_records, token_record_key
 from .selectors import token_unrevoked_get
 from .tokens import token_generate, token_hash
 
@@ -44,8 +43,9 @@ def api_client_update(*, client: ApiClient, rate_limit: str | None = None, unlim
         client.rate_limit = rate_limit
     if unlimited is not None:
         client.unlimited = unlimited
-    client.save()
-    _forget(list(client.tokens.values_list("key_hash", flat=True)), client_id=client.pk)
+    with transaction.atomic():
+        client.save()
+        records_forget(key_hashes=list(client.tokens.values_list("key_hash", flat=True)), client_ids=[client.pk])
     return client
 
 
@@ -60,54 +60,48 @@ def token_issue(*, client: ApiClient, name: str = "", ttl: timedelta | None = No
 
 
 def token_revoke(*, token: ApiToken) -> ApiToken:
-    """Revoke a token now, in the database and in Redis."""
+    """Revoke a token now, in the database and, once that commits, in Redis."""
     with transaction.atomic():
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        records_forget(key_hashes=[token.key_hash])
     token.refresh_from_db()
-    _forget([token.key_hash])
     return token
 
 
 def token_authenticate(*, key: str) -> ApiToken | None:
-    """The token for a plaintext key from the database (None if unknown or revoked; TokenExpired if
-    expired), caching its record for the access script."""
-    token = token_unrevoked_get(key_hash=token_hash(key))
-    if token is None:
-        return None
-    remaining = (token.expires_at - timezone.now()).total_seconds()
-    if remaining <= 0:
-        raise TokenExpired()
-    client = token.client
-    store_token_record(
-        key_hash=token.key_hash,
-        client_id=client.pk,
-        override=parse_rate(client.rate_limit) if client.rate_limit else None,
-        unlimited=client.unlimited,
-        expires_ms=int(token.expires_at.timestamp() * 1000),
-        ttl_seconds=int(min(remaining, settings.TOKEN_RECORD_TTL_SECONDS)),
-    )
-    return token
+    """The token for a plaintext key from the database, expired or not: None if unknown, revoked or its user
+    inactive. The access step caches its record (access.step.remember)."""
+    return token_unrevoked_get(key_hash=token_hash(key))
 
 
-def api_client_record_store(*, client: ApiClient) -> None:
-    """Cache the client's record for the access script, for a person Django has authenticated (a session)."""
-    store_client_record(
-        client_id=client.pk,
-        override=parse_rate(client.rate_limit) if client.rate_limit else None,
-        unlimited=client.unlimited,
-        ttl_seconds=settings.TOKEN_RECORD_TTL_SECONDS,
+def records_forget(*, key_hashes: list[str] = (), client_ids: list[int] = (), rate_state: bool = False) -> None:
+    """Once the transaction commits (at once outside one), drop the cached records of these tokens and of these
+    clients, so that every replica asks the database again; with rate_state, the clients' rate state too (they
+    were deleted)."""
+    keys = [token_record_key(key_hash) for key_hash in key_hashes]
+    keys += [client_record_key(client_id) for client_id in client_ids]
+    if rate_state:
+        keys += [key for client_id in client_ids for key in client_rate_keys(client_id)]
+    transaction.on_commit(lambda: _forget(keys))
+
+
+def user_records_forget(*, user) -> None:
+    """Drop the cached records of a user's API client and of all its tokens (the user was deactivated)."""
+    tokens = ApiToken.objects.filter(client__user=user)
+    records_forget(
+        key_hashes=list(tokens.values_list("key_hash", flat=True)),
+        client_ids=list(ApiClient.objects.filter(user=user).values_list("pk", flat=True)),
     )
 
 
-def _forget(key_hashes: list[str], *, client_id: int | None = None) -> None:
+def _forget(keys: list[str]) -> None:
     try:
-        forget_token_records(key_hashes)
-        if client_id is not None:
-            forget_client_record(client_id)
+        forget_records(keys)
     except RedisError:
-        # Redis is down, so no replica can read the stale records either; their short TTL bounds the rest.
+        # Redis is down, so no replica can read the stale records either; when it is back, each record is
+        # trusted for at most TOKEN_RECORD_TTL_SECONDS after its verification, then checked again.
         logger.warning(
-            "Could not drop %d cached token records; they expire within %ss",
-            len(key_hashes),
+            "Could not drop %d cached records; each is checked again within %ss",
+            len(keys),
             settings.TOKEN_RECORD_TTL_SECONDS,
         )

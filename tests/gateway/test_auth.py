@@ -193,3 +193,82 @@ def test_issue_token_command_rejects_a_bad_rate():
 
     with pytest.raises(CommandError, match="Invalid rate 'fast'"):
         call_command("issue_token", "cli-user", "--rate", "fast", stdout=StringIO())
+
+
+# Guessing tokens: the address pays before the database is asked.
+
+
+@pytest.fixture
+def counted_lookups(monkeypatch):
+    """How many times the database was asked about a token."""
+    import access.middleware
+
+    lookups = []
+    real = access.middleware.token_authenticate
+
+    def counted(*, key):
+        lookups.append(key)
+        return real(key=key)
+
+    monkeypatch.setattr(access.middleware, "token_authenticate", counted)
+    return lookups
+
+
+def test_unknown_tokens_are_metered_per_address_before_the_database_is_asked(authed, settings, counted_lookups):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "3/minute"}
+
+    responses = [authed(f"{n:040d}").get("/api/1/1/") for n in range(5)]
+
+    assert [response.status_code for response in responses] == [401, 401, 401, 429, 429]
+    assert len(counted_lookups) == 3
+    limited = responses[3]
+    assert limited.json()["error"] == {
+        "code": "rate_limited",
+        "message": "Too many authentication attempts from this address; retry later.",
+        "detail": None,
+    }
+    assert 19 <= int(limited["Retry-After"]) <= 20
+    assert limited["RateLimit-Policy"] == '"auth";q=3;w=60'
+
+
+def test_a_correct_token_is_refused_once_its_address_has_spent_the_budget_on_guesses(
+    issue_token, authed, settings, counted_lookups
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "2/minute"}
+    _, key = issue_token("guessed")
+    guesses = [authed(f"{n:040d}").get("/api/1/1/").status_code for n in range(2)]
+
+    guessed_right = authed(key).get("/api/1/1/")
+
+    assert guesses == [401, 401]
+    assert guessed_right.status_code == 429
+    assert len(counted_lookups) == 2  # the correct guess never reached the database
+
+
+def test_the_budget_is_per_address(authed, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "1/minute"}
+
+    first = [authed(f"{n:040d}", REMOTE_ADDR="192.0.2.1").get("/api/1/1/").status_code for n in range(2)]
+    other = authed("9" * 40, REMOTE_ADDR="192.0.2.2").get("/api/1/1/").status_code
+
+    assert (first, other) == ([401, 429], 401)
+
+
+def test_verifying_a_valid_token_gives_its_step_back(issue_token, authed, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "2/minute"}
+    keys = [issue_token(f"fresh-{n}")[1] for n in range(5)]
+
+    first_uses = [authed(key).get("/api/1/1/").status_code for key in keys]
+    guesses = [authed(f"{n:040d}").get("/api/1/1/").status_code for n in range(3)]
+
+    assert first_uses == [200] * 5
+    assert guesses == [401, 401, 429]
+
+
+def test_an_expired_token_is_checked_once_then_answered_from_its_record(issue_token, authed, counted_lookups):
+    _, key = issue_token(ttl=timedelta(milliseconds=1))
+
+    statuses = [authed(key).get("/api/1/1/").status_code for _ in range(3)]
+
+    assert statuses == [401, 401, 401]
+    assert len(counted_lookups) == 1

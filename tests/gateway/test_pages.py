@@ -274,9 +274,13 @@ def test_a_late_filler_does_not_free_the_lock_of_the_request_that_took_it_over(i
     meta = {"HTTP_AUTHORIZATION": f"Token {key}", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "testserver"}
     request = AccessRequest("GET", "/api/24/25/", "/api/24/25/", "", meta, "request-id-1")
     redis = get_redis_connection("default")
+    from clients.records import token_record, token_record_key
     from clients.services import token_authenticate
 
-    token_authenticate(key=key)  # caches the token's record, as a first request would
+    # The token's record is cached, as a first request caches it.
+    ticket = run_sync(step.decide(request)).ticket
+    token = token_authenticate(key=key)
+    run_sync(step.remember(request, token_record_key(token.key_hash), ticket, token_record(token), guessable=True))
     late = run_sync(step.decide(request))
     redis.delete(late.fill.spec.lock_key)  # the late filler overran its lock's ttl
     current = run_sync(step.decide(request))

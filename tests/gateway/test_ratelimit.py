@@ -103,3 +103,46 @@ def test_a_request_the_event_loop_hands_to_django_is_metered_once(issue_token, a
     statuses = [client.patch("/api/products/3/", "{}", "application/json").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
+
+
+# Rate state never has a TTL, so an eviction policy that spares such keys (volatile-lfu) never drops it; the
+# unbounded families are listed in the expiry set and deleted by later calls.
+
+
+def test_rate_state_and_token_records_have_no_ttl_and_address_keys_are_listed_for_deletion(issue_token, authed):
+    from django_redis import get_redis_connection
+
+    from clients.records import token_record_key
+    from clients.tokens import token_hash
+
+    client, key = issue_token("no-ttl", rate="5/minute")
+    redis = get_redis_connection("default")
+
+    authed(key).get("/api/1/1/")
+    authed("0" * 40).get("/api/1/1/")
+
+    record, address = token_record_key(token_hash(key)), "gw:rl:auth:ip:127.0.0.1"
+    client_rate = f"gw:rl:read:c{client.pk}"
+    assert [redis.ttl(name) for name in (record, address, client_rate)] == [-1, -1, -1]
+    listed = dict(redis.zrange("gw:expiry", 0, -1, withscores=True))
+    assert {record.encode(), address.encode(), token_record_key(token_hash("0" * 40)).encode()} == set(listed)
+    assert client_rate.encode() not in listed
+
+
+def test_keys_past_their_time_are_deleted_by_later_calls(authed):
+    from django_redis import get_redis_connection
+
+    redis = get_redis_connection("default")
+    due = [f"gw:rl:auth:ip:198.51.100.{n}" for n in range(10)]
+    for name in due:
+        redis.set(name, "1")
+        redis.zadd("gw:expiry", {name: 1})
+
+    authed("0" * 40).get("/api/1/1/")
+    first = redis.exists(*due)
+    authed("1" * 40).get("/api/1/1/")
+    second = redis.exists(*due)
+
+    # An unknown token lists two keys (its address's step, its ticket); each listing deletes up to four due keys.
+    assert (first, second) == (2, 0)
+    assert redis.zscore("gw:expiry", due[0]) is None

@@ -86,6 +86,7 @@ class AsgiClient:
         url = urlsplit(path)
         meta = {**self.defaults, **extra}
         headers = [(b"host", meta.pop("HTTP_HOST", "testserver").encode())]
+        peer = meta.pop("REMOTE_ADDR", "127.0.0.1")
         if body or content_type:
             headers += [(b"content-type", (content_type or "").encode()), (b"content-length", str(len(body)).encode())]
         for key, value in meta.items():
@@ -104,7 +105,7 @@ class AsgiClient:
             "root_path": "",
             "headers": headers,
             "server": ("testserver", 80),
-            "client": ("127.0.0.1", 50000),
+            "client": (peer, 50000),
         }
         sent: list[dict] = []
         chunks = [{"type": "http.request", "body": body, "more_body": False}]
