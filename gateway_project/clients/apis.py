@@ -10,20 +10,23 @@ from rest_framework.views import APIView
 from django.contrib.auth import authenticate
 
 from browsable.renderers import GatewayBrowsableAPIRenderer
+from svc_common.login_throttle import login_attempt, login_succeeded
 from svc_common.openapi import ErrorSerializer
 
-from .exceptions import AuthenticationFailed, NoTokenPresented
+from .exceptions import AuthenticationFailed, NoTokenPresented, RateLimited
 from .models import ApiToken
 from .serializers import TokenIssuedSerializer, TokenRequestSerializer
 from .services import api_client_get_or_create, token_issue, token_revoke
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+USERNAME_LIMITED = "Too many failed logins for this username; retry later."
 
 
 class TokenApi(APIView):
     """API tokens: exchange a username and password for one, or revoke the one a request presents.
 
-    Authentication and rate limiting happen in AccessMiddleware, before this view."""
+    Authentication and the per-address limit happen in AccessMiddleware, before this view; the username's
+    password guesses are metered here, before the password is checked (svc_common.login_throttle)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -48,9 +51,13 @@ class TokenApi(APIView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         name = serializer.validated_data.pop("name", "")
+        attempt = login_attempt(username=serializer.validated_data["username"], address=None)
+        if not attempt.allowed:
+            raise RateLimited(attempt.retry_after, USERNAME_LIMITED)
         user = authenticate(request, **serializer.validated_data)
         if user is None:
             raise AuthenticationFailed("Invalid username or password.")
+        login_succeeded(attempt)
         client = api_client_get_or_create(username=user.get_username())
         token, key = token_issue(client=client, name=name)
         body = TokenIssuedSerializer({"token": key, "client": str(client), "expires_at": token.expires_at}).data

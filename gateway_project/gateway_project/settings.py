@@ -4,8 +4,9 @@ from pathlib import Path
 
 from corsheaders.defaults import default_headers as cors_default_headers
 
+from svc_common import conf
 from svc_common.settings.base import *  # noqa: F403
-from svc_common.settings.base import INSTALLED_APPS, REST_FRAMEWORK, env, storage
+from svc_common.settings.base import DEBUG, INSTALLED_APPS, REST_FRAMEWORK, env, storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # After the CSRF check: a forged login POST costs nothing.
+    "svc_common.login_throttle.LoginThrottleMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -62,7 +65,7 @@ PRODUCTS_SERVICE_URL = env.str("PRODUCTS_SERVICE_URL", default="http://127.0.0.1
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=1.0)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=5.0)
 UPSTREAM_POOL_SIZE = env.int("UPSTREAM_POOL_SIZE", default=32)
-SERVICE_AUTH_TOKEN = env.str("SERVICE_AUTH_TOKEN")
+SERVICE_AUTH_TOKEN = conf.service_credential(env, DEBUG)
 
 # API tokens and rate limits (per token; per client IP for token creation).
 TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=30 * 24 * 3600)

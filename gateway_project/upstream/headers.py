@@ -2,8 +2,6 @@
 
 from django.conf import settings
 
-from svc_common.client_ip import client_ip
-
 # RFC 9110 §7.6.1 hop-by-hop headers, plus ones the gateway recomputes or must not leak.
 HOP_BY_HOP = frozenset(
     {
@@ -32,8 +30,10 @@ FORWARDED_REQUEST_HEADERS = {
 
 
 def upstream_request_headers(meta, *, request_id: str, client_id: int | None, host: str, scheme: str) -> dict:
-    """Headers for an upstream call: a safe subset of the client's (from a WSGI environ or Django's META) plus
-    the forwarding ones."""
+    """Headers for an upstream call: a safe subset of the client's (from a WSGI environ or Django's META), the
+    Host the client sent (as a reverse proxy passes it on: the service builds its links with it) and the scheme.
+    No X-Forwarded-For or X-Forwarded-Host: the service frontends state the caller's address themselves and
+    believe neither from anyone (docs/security.md, "Client addresses")."""
     headers = {
         "Accept": "application/json",
         "X-Request-ID": request_id,
@@ -45,11 +45,7 @@ def upstream_request_headers(meta, *, request_id: str, client_id: int | None, ho
         value = meta.get(key)
         if value:
             headers[name] = value
-    forwarded_for = meta.get("HTTP_X_FORWARDED_FOR")
-    headers["X-Forwarded-For"] = (
-        f"{forwarded_for}, {meta.get('REMOTE_ADDR')}" if forwarded_for else client_ip(EnvironRequest(meta))
-    )
-    headers["X-Forwarded-Host"] = host
+    headers["Host"] = host
     headers["X-Forwarded-Proto"] = scheme
     return headers
 

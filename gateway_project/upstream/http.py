@@ -221,8 +221,14 @@ class Pool:
 
 
 def _serialise(method: str, target: str, host: bytes, headers: dict[str, str], body: bytes | None) -> bytes:
+    """The request's bytes; a Host among the headers (the client's, passed on) replaces the pool's address."""
+    forwarded_host = headers.get("Host")
+    if forwarded_host is not None and _FORBIDDEN_IN_HEADERS.isdisjoint(forwarded_host.encode("latin-1", "replace")):
+        host = forwarded_host.encode("latin-1", "replace")
     lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), b"Host: " + host]
     for name, value in headers.items():
+        if name == "Host":
+            continue
         encoded = value.encode("latin-1", "replace")
         if _FORBIDDEN_IN_HEADERS.isdisjoint(encoded):  # a header that could split the request is dropped
             lines.append(name.encode("latin-1") + b": " + encoded)

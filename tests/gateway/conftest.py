@@ -28,7 +28,7 @@ WAYS = ("event loop", "django")
 def services(tmp_path_factory):
     """users and products, one replica each, on their own ports and databases."""
     stack = Stack("gwsuite", 20000, tmp_path_factory.mktemp("gwsuite"), redis_db=9)
-    # The in-process gateway forwards its host, "testserver", as X-Forwarded-Host.
+    # The in-process gateway passes its Host, "testserver", on to the services.
     stack.env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver,other.example"
     stack.env["SERVICE_AUTH_TOKEN"] = "test-service-credential"
     # Same Redis database as the in-process gateway (settings_test), so the services' invalidations reach it.

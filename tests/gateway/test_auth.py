@@ -272,3 +272,76 @@ def test_an_expired_token_is_checked_once_then_answered_from_its_record(issue_to
 
     assert statuses == [401, 401, 401]
     assert len(counted_lookups) == 1
+
+
+# Password guessing: per address (the access step's "auth" budget) and per username (svc_common.login_throttle).
+
+
+def test_token_creation_guesses_are_limited_per_username_from_every_address(make_client, settings):
+    settings.RATE_LIMIT_LOGIN = "2/minute"
+    get_user_model().objects.create_user("carol", password="right-password-123")
+    wrong = json.dumps({"username": "carol", "password": "wrong"})
+    right = json.dumps({"username": "carol", "password": "right-password-123"})
+
+    spread = [
+        make_client(REMOTE_ADDR=f"192.0.2.{n}").post("/api/auth/token/", wrong, "application/json").status_code
+        for n in (1, 2)
+    ]
+    refused = make_client(REMOTE_ADDR="192.0.2.3").post("/api/auth/token/", right, "application/json")
+    other = make_client(REMOTE_ADDR="192.0.2.3").post(
+        "/api/auth/token/", json.dumps({"username": "dave", "password": "x"}), "application/json"
+    )
+
+    assert spread == [401, 401]
+    assert refused.status_code == 429
+    assert refused.json()["error"] == {
+        "code": "rate_limited",
+        "message": "Too many failed logins for this username; retry later.",
+        "detail": None,
+    }
+    assert refused["Retry-After"] == "30"
+    assert other.status_code == 401
+
+
+def test_successful_token_creations_do_not_spend_the_usernames_budget(anonymous, settings):
+    settings.RATE_LIMIT_LOGIN = "2/minute"
+    get_user_model().objects.create_user("erin", password="right-password-123")
+    right = json.dumps({"username": "erin", "password": "right-password-123"})
+
+    statuses = [anonymous.post("/api/auth/token/", right, "application/json").status_code for _ in range(4)]
+
+    assert statuses == [201, 201, 201, 201]
+
+
+def test_the_gateway_admin_login_answers_a_429_page_once_the_guesses_are_spent(settings):
+    settings.RATE_LIMIT_LOGIN = "2/minute"
+    get_user_model().objects.create_superuser("root", "root@example.com", "right-password-123")
+    browser = Client(REMOTE_ADDR="192.0.2.1")
+
+    statuses = [browser.post("/admin/login/", {"username": "root", "password": "no"}).status_code for _ in range(2)]
+    refused = browser.post("/admin/login/", {"username": "root", "password": "right-password-123"})
+
+    assert statuses == [200, 200]
+    assert (refused.status_code, refused["Retry-After"]) == (429, "30")
+    assert refused["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_in_kubernetes_each_client_behind_haproxy_spends_its_own_budget(authed, settings):
+    """Every request reaches a replica from an HAProxy pod. Trusting only 127.0.0.1 made that pod the client, so
+    a few bad tokens from anyone blocked token checks and creation for everybody."""
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "config.env"
+    trusted = next(line.split("=", 1)[1] for line in config.read_text().splitlines() if line.startswith("TRUSTED_"))
+    settings.TRUSTED_PROXIES = trusted.split(",")
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "2/minute"}
+    haproxy_pod = {"REMOTE_ADDR": "10.244.1.7"}
+
+    attacker = [
+        authed(f"{n:040d}", HTTP_X_FORWARDED_FOR="203.0.113.66", **haproxy_pod).get("/api/1/1/").status_code
+        for n in range(3)
+    ]
+    bystander = authed("7" * 40, HTTP_X_FORWARDED_FOR="198.51.100.5", **haproxy_pod).get("/api/1/1/")
+
+    assert attacker == [401, 401, 429]
+    assert bystander.status_code == 401  # its own budget: checked, not refused

@@ -100,7 +100,7 @@ def test_upstream_redirects_are_returned_not_followed(client, settings, redirect
     assert response["Location"] == "http://internal.example/secret"
 
 
-def test_only_end_to_end_request_headers_are_forwarded_plus_the_service_credential():
+def test_only_end_to_end_request_headers_are_forwarded_plus_the_service_credential_and_the_clients_host():
     request = RequestFactory().get(
         "/api/users/",
         HTTP_AUTHORIZATION="Token secret",
@@ -119,8 +119,7 @@ def test_only_end_to_end_request_headers_are_forwarded_plus_the_service_credenti
         "X-Service-Token": "test-service-credential",
         "X-Client-ID": "42",
         "Idempotency-Key": "k-1",
-        "X-Forwarded-For": "127.0.0.1",
-        "X-Forwarded-Host": "testserver",
+        "Host": "testserver",
         "X-Forwarded-Proto": "http",
     }
 

@@ -1,16 +1,30 @@
 """How each shared setting is read from the environment: the helpers of svc_common.settings."""
 
+from urllib.parse import urlsplit
+
 import environ
 
 from django.core.exceptions import ImproperlyConfigured
 
 INSECURE_KEY_PREFIX = "django-insecure"
 MIN_SECRET_KEY_LENGTH = 50
+# What every placeholder secret of the example files holds (compose/.env.example, deploy/k8s/secret.example.yaml).
+EXAMPLE_MARKER = "replace-me"
+
+
+def refuse_example(name: str, secret: str | None, debug: bool) -> None:
+    """Outside DEBUG, a secret still holding an example file's placeholder refuses to start, so a forgotten
+    compose/.env (or Secret) ships none of them."""
+    if secret and not debug and EXAMPLE_MARKER in secret.lower():
+        raise ImproperlyConfigured(
+            f"{name} holds the example file's placeholder; set a secret of your own (docs/deploy.md)."
+        )
 
 
 def secret_key(env: environ.Env, debug: bool) -> str:
     """DJANGO_SECRET_KEY, required; outside DEBUG a weak or placeholder key refuses to start."""
     key = env.str("DJANGO_SECRET_KEY")
+    refuse_example("DJANGO_SECRET_KEY", key, debug)
     weak = key.startswith(INSECURE_KEY_PREFIX) or len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 5
     if weak and not debug:
         raise ImproperlyConfigured(
@@ -19,10 +33,18 @@ def secret_key(env: environ.Env, debug: bool) -> str:
     return key
 
 
-def service_credentials(env: environ.Env) -> tuple[str, list[str]]:
+def service_credential(env: environ.Env, debug: bool) -> str:
+    """SERVICE_AUTH_TOKEN: the credential the gateway presents and the services accept (no default, like any
+    production secret)."""
+    credential = env.str("SERVICE_AUTH_TOKEN")
+    refuse_example("SERVICE_AUTH_TOKEN", credential, debug)
+    return credential
+
+
+def service_credentials(env: environ.Env, debug: bool) -> tuple[str, list[str]]:
     """(SERVICE_AUTH_TOKEN, SERVICE_AUTH_PREVIOUS_TOKENS) for a service the gateway calls: the credential it
-    accepts (no default, like any production secret) and the old ones still accepted during a rotation."""
-    return env.str("SERVICE_AUTH_TOKEN"), env.list("SERVICE_AUTH_PREVIOUS_TOKENS", default=[])
+    accepts and the old ones still accepted during a rotation."""
+    return service_credential(env, debug), env.list("SERVICE_AUTH_PREVIOUS_TOKENS", default=[])
 
 
 def hsts(env: environ.Env) -> tuple[int, bool, bool]:
@@ -34,25 +56,30 @@ def hsts(env: environ.Env) -> tuple[int, bool, bool]:
     )
 
 
-def database(env: environ.Env, default_name: str) -> dict:
+def database(env: environ.Env, default_name: str, debug: bool) -> dict:
     """DATABASE_URL (PostgreSQL or SQLite) with persistent, health-checked connections."""
-    config = env.db_url("DATABASE_URL", default=f"postgres://postgres@127.0.0.1:5432/{default_name}")
+    url = env.str("DATABASE_URL", default=f"postgres://postgres@127.0.0.1:5432/{default_name}")
+    refuse_example("DATABASE_URL", urlsplit(url).password, debug)
+    config = env.db_url_config(url)
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     if config["ENGINE"].endswith("postgresql"):
         config.setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
     else:
-        # SQLite fallback: wait on the write lock instead of failing under concurrent writers.
-        config.setdefault("OPTIONS", {})["timeout"] = 10
+        # SQLite fallback: a transaction takes the write lock when it begins (IMMEDIATE), and waits up to 10 s
+        # for it, so concurrent writers queue instead of deadlocking ("database is locked").
+        config.setdefault("OPTIONS", {}).update(timeout=10, transaction_mode="IMMEDIATE")
     return config
 
 
-def cache(env: environ.Env, key_prefix: str) -> dict:
+def cache(env: environ.Env, key_prefix: str, debug: bool) -> dict:
     """django-redis at REDIS_URL with short socket timeouts, so a sick Redis costs milliseconds."""
+    url = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+    refuse_example("REDIS_URL", urlsplit(url).password, debug)
     return {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0"),
+            "LOCATION": url,
             "KEY_PREFIX": key_prefix,
             "TIMEOUT": env.int("CACHE_TTL", default=300),
             "OPTIONS": {

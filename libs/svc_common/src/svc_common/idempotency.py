@@ -1,7 +1,10 @@
 """Idempotency-Key (IETF draft) for POST and PATCH: one execution per (client, key), replayed after.
 
 The record is written in the same transaction as the change, so a worker killed midway leaves
-neither; a transaction-scoped advisory lock turns a concurrent duplicate into a quick 409.
+neither. A duplicate that arrives while the first is still in flight gets 409: on PostgreSQL a
+transaction-scoped advisory lock refuses it at once; on SQLite, whose writers queue for the write lock
+(IMMEDIATE transactions, svc_common.conf), it finds a record made after it arrived. Should two writes of
+one key still meet at the record's unique constraint, the later one is a 409 too, never a 500.
 """
 
 import functools
@@ -16,7 +19,7 @@ from rest_framework.response import Response
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -76,6 +79,7 @@ def idempotent(view_method):
         if not _WELL_FORMED_KEY.match(key):
             raise ValidationError({IDEMPOTENCY_HEADER: ["Use 1 to 255 printable ASCII characters."]})
         scope, fingerprint, model = caller_scope(request), request_fingerprint(request), record_model()
+        arrived = timezone.now()
         with transaction.atomic():
             if not _lock(scope, key):
                 raise KeyInFlight()
@@ -85,18 +89,24 @@ def idempotent(view_method):
                 record.delete()
                 record = None
             if record is not None:
+                if record.created_at > arrived:
+                    raise KeyInFlight()  # its first request was still in flight when this one arrived
                 if record.fingerprint != fingerprint:
                     raise KeyReused()
                 return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
             response = view_method(self, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
-                model.objects.create(
-                    scope=scope,
-                    key=key,
-                    fingerprint=fingerprint,
-                    response_status=response.status_code,
-                    response_body=response.data,
-                )
+                try:
+                    with transaction.atomic():
+                        model.objects.create(
+                            scope=scope,
+                            key=key,
+                            fingerprint=fingerprint,
+                            response_status=response.status_code,
+                            response_body=response.data,
+                        )
+                except IntegrityError:
+                    raise KeyInFlight() from None  # and the whole write rolls back with it
             return response
 
     return wrapper

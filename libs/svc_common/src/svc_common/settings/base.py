@@ -16,7 +16,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = conf.secret_key(env, DEBUG)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1"])
-USE_X_FORWARDED_HOST = True
+# No hop sets X-Forwarded-Host (HAProxy deletes a client's; the gateway passes the client's Host on): every
+# project answers for the Host it is sent.
+USE_X_FORWARDED_HOST = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Origins (scheme included) whose browser POSTs pass the CSRF check besides this host's own, e.g. the public
 # https:// address when TLS ends at an edge in front of HAProxy (docs/deploy.md).
@@ -80,6 +82,10 @@ SILENCED_SYSTEM_CHECKS = ["security.W008", "security.W021"]
 REST_FRAMEWORK = conf.rest_framework()
 LOGGING = conf.logging_config(env.str("LOG_LEVEL", default="INFO"))
 
+# Password guesses at the login forms (svc_common.login_throttle): per address and per username, failures only.
+RATE_LIMIT_LOGIN = env.str("RATE_LIMIT_LOGIN", default="10/minute")
+LOGIN_THROTTLED_VIEWS = ["admin:login", "rest_framework:login"]
+
 # /metrics (Prometheus) needs no token; it answers only these networks, seen through TRUSTED_PROXIES.
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 
@@ -91,7 +97,7 @@ def storage(name: str, base_dir: Path) -> tuple[dict, dict, environ.Path]:
     its own folder for collected static files (var/static/<name> at the repository root by default).
     """
     return (
-        {"default": conf.database(env, f"scaling_{name}")},
-        conf.cache(env, name),
+        {"default": conf.database(env, f"scaling_{name}", DEBUG)},
+        conf.cache(env, name, DEBUG),
         env.path("DJANGO_STATIC_ROOT", default=base_dir.parent / "var" / "static" / name),
     )

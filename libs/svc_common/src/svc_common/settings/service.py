@@ -9,7 +9,7 @@ import environ
 
 from svc_common import conf
 from svc_common.settings.base import *  # noqa: F403
-from svc_common.settings.base import INSTALLED_APPS, env, storage
+from svc_common.settings.base import DEBUG, INSTALLED_APPS, env, storage
 
 MIDDLEWARE = [
     "svc_common.metrics.MetricsMiddleware",
@@ -19,6 +19,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # After the CSRF check: a forged login POST costs nothing.
+    "svc_common.login_throttle.LoginThrottleMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -29,7 +31,7 @@ OBJECT_CACHE_TTL = env.int("OBJECT_CACHE_TTL", default=300)
 
 REST_FRAMEWORK = {**conf.rest_framework(), "DEFAULT_SCHEMA_CLASS": "svc_common.openapi.ServiceAutoSchema"}
 # The credential the gateway presents (X-Service-Token), and old ones during a rotation (docs/security.md).
-SERVICE_AUTH_TOKEN, SERVICE_AUTH_PREVIOUS_TOKENS = conf.service_credentials(env)
+SERVICE_AUTH_TOKEN, SERVICE_AUTH_PREVIOUS_TOKENS = conf.service_credentials(env, DEBUG)
 
 # Idempotency-Key: records of keyed POST/PATCH requests, replayed for this long, then pruned
 # (manage.py prune_idempotency_keys).
