@@ -6,25 +6,14 @@ import re
 import secrets
 import signal
 import threading
-import time
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from support.poll import poll
+
 NUMBER = r"\d+\.\d"
-
-
-def poll(predicate, *, timeout: float, what: str):
-    """Call predicate until it returns something truthy; fail naming `what` after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def json_lines(stack, name: str) -> list[dict]:

@@ -1,13 +1,17 @@
 """Security end to end: exact limits across gateway replicas, trusted service calls, hardening."""
 
+import json
 import secrets
+import socket
 import subprocess
 import threading
+import time
 
 import httpx
 import psycopg2
 import pytest
 
+from support.poll import poll
 from support.stack import ROOT
 
 
@@ -123,3 +127,76 @@ def test_production_mode_refuses_to_start_without_a_real_secret_key(key):
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+# HAProxy's frontends: addresses believed only from a trusted hop, path rules on the decoded path, slow bodies cut.
+
+
+def _service_log_lines(stack, service: str, request_id: str) -> list[dict]:
+    lines = []
+    for log in (stack.stack_dir / "log").glob(f"{service}-*.log"):
+        for line in log.read_text().splitlines():
+            if line.startswith("{") and f'"request_id": "{request_id}"' in line:
+                lines.append(json.loads(line))
+    return lines
+
+
+@pytest.mark.parametrize("service", ["gateway", "users", "products"])
+@pytest.mark.parametrize("path", ["/metrics", "/%6Detrics", "/%6d%65trics"])
+def test_metrics_are_not_served_through_any_public_frontend_however_the_path_is_encoded(stack, service, path):
+    response = httpx.get(f"{stack.url(service)}{path}", timeout=5)
+
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "detail": None}}
+    assert "django_http_requests_total" not in response.text
+
+
+@pytest.mark.parametrize("service", ["users", "products"])
+def test_a_service_frontend_states_the_callers_address_whatever_x_forwarded_for_claims(stack, service):
+    request_id = f"e2e-forged-xff-{service}-{secrets.token_hex(4)}"
+    headers = {**stack.service_headers(), "X-Request-ID": request_id, "X-Forwarded-For": "203.0.113.66"}
+
+    response = httpx.get(f"{stack.url(service)}/api/{service}/1/", headers=headers, timeout=5)
+
+    assert response.status_code == 200
+    logged = poll(lambda: _service_log_lines(stack, service, request_id), timeout=10, what="the request's log line")
+    assert [line["client_ip"] for line in logged] == ["127.0.0.1"]
+
+
+@pytest.mark.parametrize("service", ["gateway", "users"])
+def test_a_clients_x_forwarded_host_never_names_the_host_in_links(stack, service):
+    headers = stack.auth_headers() if service == "gateway" else stack.service_headers()
+    headers = {**headers, "X-Forwarded-Host": "localhost"}  # allowed, but not the host this client called
+
+    response = httpx.get(f"{stack.url(service)}/api/users/?page_size=1", headers=headers, timeout=5)
+
+    assert response.status_code == 200
+    assert response.json()["next"].startswith(f"{stack.url(service)}/api/users/?")
+
+
+def _backend_sessions(stack, backend: str) -> int:
+    from support import haproxy_stats
+
+    return sum(int(row["stot"]) for row in haproxy_stats.servers(stack.url("stats"), backend).values())
+
+
+@pytest.mark.parametrize("size", [1_000, 60_000])  # within HAProxy's default buffer, and past it (under the cap)
+def test_a_slow_body_is_cut_by_haproxy_before_any_replica_holds_a_thread(stack, size):
+    head = (
+        f"POST /api/users/ HTTP/1.1\r\nHost: 127.0.0.1\r\n{'Authorization: ' + stack.auth_headers()['Authorization']}"
+        f"\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    ).encode()
+    before = _backend_sessions(stack, "be_gateway")
+
+    with socket.create_connection(("127.0.0.1", stack.port_base), timeout=15) as connection:
+        connection.sendall(head + b" " * (size * 2 // 3))  # two thirds of the body, then nothing more
+        started = time.monotonic()
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+        waited = time.monotonic() - started
+
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == "request_timeout"
+    assert waited < 7  # timeout http-request (5 s), counted from the first byte
+    assert _backend_sessions(stack, "be_gateway") == before  # no gateway replica ever saw the request
