@@ -5,6 +5,7 @@ They take paths, so the tests run them on the real files and on broken copies al
 
 import ast
 import fnmatch
+import importlib.util
 import json
 import os
 import re
@@ -42,9 +43,10 @@ SET_BY_IMAGE = {"DJANGO_SETTINGS_MODULE", "GUNICORN_PROC_NAME", "PYTHONPATH"}
 # Needed in a container whatever the code's default says: the defaults point at 127.0.0.1.
 ALWAYS_REQUIRED = {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "GUNICORN_BIND"}
 GATEWAY_REQUIRED = {"USERS_SERVICE_URL", "PRODUCTS_SERVICE_URL"}
-# Only the demo PostgreSQL needs these; compose hands them to every container through .env.example.
+# Only the demo PostgreSQL and Redis need these; compose hands them to every container through .env.example.
 DATABASE_SERVER_ONLY = {
     "POSTGRES_USER", "POSTGRES_PASSWORD", "USERS_DB_PASSWORD", "PRODUCTS_DB_PASSWORD", "GATEWAY_DB_PASSWORD",
+    "REDIS_USERS_PASSWORD", "REDIS_PRODUCTS_PASSWORD", "REDIS_GATEWAY_PASSWORD",
 }  # fmt: skip
 # Filled in by kustomize from the release's image (deploy/k8s/kustomization.yaml); compose has no releases.
 SET_BY_KUSTOMIZE = {"APP_IMAGE", "APP_RELEASE"}
@@ -156,16 +158,29 @@ def required_env(service: str, *, sources: list[Path] | None = None) -> tuple[di
 
 def parse_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines, as docker compose and kustomize read them; comments and blank lines skipped."""
+    return parse_env_text(path.read_text(), str(path))
+
+
+def parse_env_text(text: str, origin: str) -> dict[str, str]:
     values = {}
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if "=" not in line:
-            raise ValueError(f"{path}:{number}: not KEY=VALUE: {raw!r}")
+            raise ValueError(f"{origin}:{number}: not KEY=VALUE: {raw!r}")
         key, value = line.split("=", 1)
         values[key.strip()] = value.strip()
     return values
+
+
+def compose_env_with_fresh_secrets() -> dict[str, str]:
+    """compose/.env as compose/make_env.py writes it: the example with a fresh value for every placeholder secret
+    (the example's own are refused at start)."""
+    spec = importlib.util.spec_from_file_location("make_env", COMPOSE_DIR / "make_env.py")
+    make_env = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_env)
+    return parse_env_text(make_env.with_fresh_secrets((COMPOSE_DIR / ".env.example").read_text()), "compose/.env")
 
 
 # ---------------------------------------------------------------- HAProxy config

@@ -16,7 +16,7 @@ from pathlib import Path
 import deploy_checks as checks
 import psycopg2
 import pytest
-from deploy_checks import COMPOSE_DIR, ENTRYPOINT, ROOT
+from deploy_checks import ENTRYPOINT, ROOT
 from psycopg2 import sql
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
@@ -47,8 +47,9 @@ def database():
 
 
 def container_env(database: str, scratch: Path, **overrides: str) -> dict:
-    """compose/.env.example as a container gets it, pointed at this machine's PostgreSQL, Redis and `scratch`."""
-    env = checks.parse_env_file(COMPOSE_DIR / ".env.example")
+    """compose/.env as a container gets it (make_env.py's), pointed at this machine's PostgreSQL, Redis and
+    `scratch`."""
+    env = checks.compose_env_with_fresh_secrets()
     env.update(
         {
             # The virtualenv running these tests stands in for the image's /opt/venv.

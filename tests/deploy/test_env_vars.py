@@ -89,12 +89,12 @@ def test_a_variable_missing_from_env_example_is_caught(compose_copy: Path):
     before = checks.compose_env_problems(compose_copy / "docker-compose.yml")
     env_file = compose_copy / ".env.example"
     env_file.write_text(
-        "\n".join(line for line in env_file.read_text().splitlines() if not line.startswith("REDIS_URL="))
+        "\n".join(line for line in env_file.read_text().splitlines() if not line.startswith("CACHE_TTL="))
     )
 
     problems = new_problems(before, checks.compose_env_problems(compose_copy / "docker-compose.yml"))
 
-    assert problems and all("REDIS_URL" in problem for problem in problems)
+    assert problems and all("CACHE_TTL" in problem for problem in problems)
     assert {problem.split(":")[0] for problem in problems} == {
         f"compose service {name}" for name in ("users", "products", "gateway", *(f"{t}-migrate" for t in PROJECTS))
     }
@@ -116,11 +116,11 @@ def test_a_variable_missing_from_the_configmap_is_caught(k8s_copy: Path):
 def test_a_secret_key_missing_from_the_secret_template_is_caught(k8s_copy: Path):
     before = checks.k8s_env_problems(k8s_copy)
     template = k8s_copy / "secret.example.yaml"
-    template.write_text(template.read_text().replace("  redis-url:", "  redis-address:"))
+    template.write_text(template.read_text().replace("  gateway-redis-url:", "  gateway-redis-address:"))
 
     problems = new_problems(before, checks.k8s_env_problems(k8s_copy))
 
-    assert problems and all("secret scaling-secrets/redis-url" in problem for problem in problems)
+    assert problems and all("secret scaling-secrets/gateway-redis-url" in problem for problem in problems)
 
 
 def test_a_setting_added_later_is_caught_in_compose_and_kubernetes(tmp_path: Path):
