@@ -15,7 +15,8 @@ from clients.models import ApiToken
 from clients.services import api_client_get_or_create, token_issue
 from clients.tokens import TOKEN_PATTERN
 
-pytestmark = pytest.mark.django_db
+# Transactional: a revocation drops the cached record once it commits, as in a real request.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "a-long-enough-password-1"  # noqa: S105
 
