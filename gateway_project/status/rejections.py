@@ -1,4 +1,4 @@
-"""Rate-limit rejections, counted by limit group: read, write, auth (incl. failed-token throttling), unavailable."""
+"""Rate-limit rejections, counted by limit group: read, write, auth (incl. password guesses), unavailable."""
 
 import json
 import re
@@ -14,7 +14,7 @@ _POLICY_GROUP = re.compile(r'^\s*"([A-Za-z0-9_-]{1,32})"')
 
 
 def rejection_group(response) -> str:
-    """The group named by RateLimit-Policy; without one, the failed-token throttle (auth) or a limiter outage."""
+    """The group named by RateLimit-Policy; without one, a throttled password guess (auth) or a limiter outage."""
     match = _POLICY_GROUP.match(response.get("RateLimit-Policy", ""))
     if match:
         return match.group(1)
