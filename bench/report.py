@@ -337,7 +337,7 @@ def plot_scaling(path: Path, results: Results) -> bool:
 
 
 def plot_scale_reads(path: Path, results: Results) -> bool:
-    reads = [m for m in results.measurements if m.system.startswith("read-")]
+    reads = [m for m in results.measurements if m.system.startswith("read-") and m.concurrency > 1]
     if not reads:
         return False
     names = [m.system.removeprefix("read-") for m in reads]

@@ -131,7 +131,9 @@ def scale_reads(ctx) -> None:
             requests = write_requests(ctx.config_dir / f"reads-{kind}.tsv", [("GET", url, "") for url in urls])
             target = Target(stack.url("gateway", urls[0]), headers, script_env={"BENCH_REQUESTS_FILE": requests})
             probe(target)
-            ctx.runner.measure(SCALE_READS, f"read-{kind}", target, plan.scale_connections)
+            # One connection too: a read's own cost, without the queueing of a machine busy with other work.
+            for connections in sorted({1, plan.scale_connections}) if not plan.quick else [plan.scale_connections]:
+                ctx.runner.measure(SCALE_READS, f"read-{kind}", target, connections)
 
     reset_catalogue(ctx)
     _stack(ctx, "scale-reads", {"PAGE_CACHE_ENABLED": "false"}, measure, sample_memory=False)

@@ -181,6 +181,7 @@ def import_rate(results: Results, case: str, into: str) -> Ratio:
 
 SCALE_CATALOGUE = {"products": 1_000_000, "users": 200_000}
 READ_P50_MS, READ_P99_MS = 20.0, 100.0
+SCALE_CONNECTIONS = 16  # the targets' concurrency; runs at one connection are reported, not judged
 
 
 def scale_reads(results: Results) -> list[Ratio]:
@@ -188,7 +189,7 @@ def scale_reads(results: Results) -> list[Ratio]:
     at_size = results.facts.get("catalogue") == SCALE_CATALOGUE
     ratios = []
     for m in results.measurements:
-        if not m.system.startswith("read-"):
+        if not m.system.startswith("read-") or m.concurrency != SCALE_CONNECTIONS:
             continue
         run = m.median
         name = f"scale-reads {m.system.removeprefix('read-')} @{m.concurrency}: p50 / p99"

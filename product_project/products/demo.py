@@ -9,6 +9,8 @@ creation times a second apart, oldest first; the Python path stamps them all now
 
 from decimal import Decimal
 
+from svc_common.bulk import DemoRows
+
 ADJECTIVES = (
     "Red", "Blue", "Green", "Black", "White", "Compact", "Large", "Small", "Vintage", "Modern",
     "Classic", "Smart", "Wooden", "Steel", "Glass", "Leather", "Cotton", "Wireless", "Portable", "Deluxe",
@@ -66,3 +68,13 @@ EXISTING_SQL = f"""
 SELECT count(*) FROM products_product WHERE sku IN (
     SELECT {SKU_SQL} FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i)
 """  # noqa: S608 (constants of this module; values are parameters)
+
+# What svc_common.bulk.seed needs to make them.
+PRODUCTS = DemoRows(
+    insert=SEED_SQL,
+    existing=EXISTING_SQL,
+    only_missing=ONLY_MISSING_SQL,
+    params={"adjectives": list(ADJECTIVES), "nouns": list(NOUNS)},
+    row=demo_product,
+    key="sku",
+)

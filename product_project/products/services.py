@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from svc_common.bulk import TableLoad, is_postgresql, table_rows
+from svc_common.bulk import seed
 from svc_common.exceptions import Conflict
 from svc_common.importing import ImportSpec
 from svc_common.invalidation import invalidate
@@ -40,26 +40,11 @@ def product_delete(*, product: Product) -> None:
     product.delete()
 
 
-def product_seed(*, count: int, chunk: int = 100_000, progress=lambda rows: None) -> int:
-    """Ensure demo products 1..N (products.demo) exist; returns how many were created (idempotent).
-
-    One bulk load (svc_common.bulk): generate_series on PostgreSQL, chunk by chunk, else rows built in Python;
-    then ANALYZE and one invalidation."""
-    with TableLoad(Product, collection="products", rows_expected=count - table_rows(Product)) as load:
-        created = 0
-        for first in range(1, count + 1, chunk):
-            last = min(first + chunk - 1, count)
-            if is_postgresql(Product):
-                words = {"adjectives": list(demo.ADJECTIVES), "nouns": list(demo.NOUNS), "count": count}
-                params = {**words, "first": first, "last": last}
-                # ON CONFLICT costs a speculative insertion per row (4x the time): only where some rows exist.
-                existing = load.scalar(demo.EXISTING_SQL, params)
-                if existing < last - first + 1:
-                    created += load.execute(demo.SEED_SQL + (demo.ONLY_MISSING_SQL if existing else ""), params)
-            else:
-                created += len(load.insert([demo.demo_product(i) for i in range(first, last + 1)], key="sku"))
-            progress(last - first + 1)
-    return created
+def product_seed(*, count: int, chunk: int = 100_000, progress=None) -> int:
+    """Ensure demo products 1..N (products.demo) exist; returns how many were created (idempotent). One bulk load:
+    generate_series on PostgreSQL, chunk by chunk, rows built in Python elsewhere; then ANALYZE and one
+    invalidation (svc_common.bulk)."""
+    return seed(Product, demo.PRODUCTS, collection="products", count=count, chunk=chunk, progress=progress)
 
 
 def product_cache_invalidate(*, product_ids: list[int]) -> None:

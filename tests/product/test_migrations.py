@@ -1,18 +1,20 @@
 """Migrations of products: IdempotencyRecord on svc_common's abstract model keeps the table 0002 made; 0003
 (search and ordering indexes) is built online on an existing PostgreSQL table and skipped by vendor on SQLite."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from django.core.management import call_command
 from django.db import connection
 
-from support.migrations import makemigrations_check, model_shape, record_written_before_and_read_after, table_shape
+from support.migrations import (
+    indexes_around_a_migration,
+    makemigrations_check,
+    model_shape,
+    on_sqlite,
+    record_written_before_and_read_after,
+    table_shape,
+)
 
 PROJECT = Path(__file__).resolve().parents[2] / "product_project"
 INDEXES = {
@@ -26,32 +28,21 @@ INDEXES = {
 }
 
 
-def index_names() -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'products_product'")
-        return {name for (name,) in cursor.fetchall()}
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_indexes_are_built_on_an_existing_table_with_its_rows_kept():
-    call_command("migrate", "products", "0002", verbosity=0)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO products_product (name, description, sku, price, stock, created_at, updated_at)"
-                " SELECT 'Old lamp ' || i, '', 'OLD-' || i, i, i, now(), now() FROM generate_series(1, 500) i"
-            )
-        without = index_names()
-    finally:
-        call_command("migrate", "products", verbosity=0)
+    without, after, rows = indexes_around_a_migration(
+        "products",
+        "0002",
+        "products_product",
+        "INSERT INTO products_product (name, description, sku, price, stock, created_at, updated_at)"
+        " SELECT 'Old lamp ' || i, '', 'OLD-' || i, i, i, now(), now() FROM generate_series(1, 500) i",
+    )
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM products_product")
-        rows = cursor.fetchone()[0]
         cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'product_name_upper_trgm'::regclass")
         valid = cursor.fetchone()[0]
     assert without & INDEXES == set()
-    assert index_names() >= INDEXES
+    assert after >= INDEXES
     assert (rows, valid) == (500, True)
 
 
@@ -81,19 +72,7 @@ print(json.dumps({
 
 
 def test_the_sqlite_fallback_migrates_without_the_postgresql_only_index_and_serves_lists(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "product_project.settings_test",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'products.sqlite3'}",
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-    }
-    python = [sys.executable, "manage.py"]
-    subprocess.run([*python, "migrate", "--verbosity", "0"], cwd=PROJECT, env=env, check=True)
-    result = subprocess.run(
-        [*python, "shell", "-c", SQLITE_SCRIPT], cwd=PROJECT, env=env, check=True, capture_output=True, text=True
-    )
-
-    found = json.loads(result.stdout.strip().splitlines()[-1])
+    found = on_sqlite(PROJECT, "product_project.settings_test", SQLITE_SCRIPT, tmp_path)
     assert (found["list"], found["sku"]) == (30, [7])
     assert found["cursor"] == found["expected"]
     assert found["indexes"] == sorted(INDEXES - {"product_name_upper_trgm"})

@@ -4,7 +4,12 @@ The user and product suites call them with their own app: the migrations 0002 cr
 concrete models must still match it, so that an upgrade needs no migration and loses no row.
 """
 
+import json
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 from django.apps import apps
 from django.core.management import call_command
@@ -69,3 +74,41 @@ def model_shape(app_label: str) -> tuple[str, list[str], list[str]]:
     """(table, columns, constraint names) that today's model declares."""
     meta = apps.get_model(app_label, "IdempotencyRecord")._meta
     return meta.db_table, [field.column for field in meta.local_fields], [c.name for c in meta.constraints]
+
+
+def index_names(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
+        return {name for (name,) in cursor.fetchall()}
+
+
+def indexes_around_a_migration(app_label: str, before: str, table: str, insert_sql: str) -> tuple[set, set, int]:
+    """Migrate back to `before`, fill the table with insert_sql, migrate to the head again: (the table's index
+    names before, after, its rows after), as an upgrade of a database already holding data goes."""
+    call_command("migrate", app_label, before, verbosity=0)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(insert_sql)
+        without = index_names(table)
+    finally:
+        call_command("migrate", app_label, verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (the tests' own table names)
+        return without, index_names(table), cursor.fetchone()[0]
+
+
+def on_sqlite(project_dir: Path, settings_module: str, script: str, tmp_path: Path) -> dict:
+    """The project migrated on a fresh SQLite file, then `script` run in its manage.py shell: the JSON of the
+    last line it prints."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fallback.sqlite3'}",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+    }
+    python = [sys.executable, "manage.py"]
+    subprocess.run([*python, "migrate", "--verbosity", "0"], cwd=project_dir, env=env, check=True)
+    result = subprocess.run(
+        [*python, "shell", "-c", script], cwd=project_dir, env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])

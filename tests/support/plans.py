@@ -80,3 +80,17 @@ def indexes_used(client, url: str, table: str) -> set[str]:
     """The indexes the plans of the request's reads name."""
     _, selects = statements(client, url, table)
     return {node["Index Name"] for sql in selects for node in nodes(explain(sql)) if "Index Name" in node}
+
+
+def deep_cursor(model, list_url: str, term: str) -> str:
+    """The query string of a cursor halfway down `list_url`'s rows in the ordering `term`."""
+    from svc_common.filters import ordering_with_tie_breaker
+    from svc_common.pagination import KeysetCursorPagination
+
+    ordering = ordering_with_tie_breaker(term, model)
+    middle = model.objects.order_by(*ordering)[model.objects.count() // 2]
+    return (
+        KeysetCursorPagination()
+        .link_after(f"http://testserver{list_url}?ordering={term}", ordering, middle)
+        .split("?", 1)[1]
+    )

@@ -1,18 +1,18 @@
 """Migrations of users: IdempotencyRecord on svc_common's abstract model keeps the table 0002 made; 0003
 (search and filter indexes) is built online on an existing PostgreSQL table and skipped by vendor on SQLite."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from django.core.management import call_command
-from django.db import connection
-
-from support.migrations import makemigrations_check, model_shape, record_written_before_and_read_after, table_shape
+from support.migrations import (
+    indexes_around_a_migration,
+    makemigrations_check,
+    model_shape,
+    on_sqlite,
+    record_written_before_and_read_after,
+    table_shape,
+)
 
 PROJECT = Path(__file__).resolve().parents[2] / "user_project"
 TRIGRAM = {"userprofile_username_upper_trgm", "userprofile_email_upper_trgm", "userprofile_full_name_upper_trgm"}
@@ -24,31 +24,19 @@ BTREE = {
 }
 
 
-def index_names() -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'users_userprofile'")
-        return {name for (name,) in cursor.fetchall()}
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_indexes_are_built_on_an_existing_table_with_its_rows_kept():
-    call_command("migrate", "users", "0002", verbosity=0)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO users_userprofile (username, email, full_name, created_at, updated_at)"
-                " SELECT 'old_' || i, 'old_' || i || '@example.com', 'Old ' || i, now(), now()"
-                " FROM generate_series(1, 500) i"
-            )
-        without = index_names()
-    finally:
-        call_command("migrate", "users", verbosity=0)
+    without, after, rows = indexes_around_a_migration(
+        "users",
+        "0002",
+        "users_userprofile",
+        "INSERT INTO users_userprofile (username, email, full_name, created_at, updated_at)"
+        " SELECT 'old_' || i, 'old_' || i || '@example.com', 'Old ' || i, now(), now()"
+        " FROM generate_series(1, 500) i",
+    )
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM users_userprofile")
-        rows = cursor.fetchone()[0]
     assert without & (TRIGRAM | BTREE) == set()
-    assert index_names() >= TRIGRAM | BTREE
+    assert after >= TRIGRAM | BTREE
     assert rows == 500
 
 
@@ -77,19 +65,7 @@ print(json.dumps({
 
 
 def test_the_sqlite_fallback_migrates_without_the_postgresql_only_indexes_and_serves_lists(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "user_project.settings_test",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'users.sqlite3'}",
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-    }
-    python = [sys.executable, "manage.py"]
-    subprocess.run([*python, "migrate", "--verbosity", "0"], cwd=PROJECT, env=env, check=True)
-    result = subprocess.run(
-        [*python, "shell", "-c", SQLITE_SCRIPT], cwd=PROJECT, env=env, check=True, capture_output=True, text=True
-    )
-
-    found = json.loads(result.stdout.strip().splitlines()[-1])
+    found = on_sqlite(PROJECT, "user_project.settings_test", SQLITE_SCRIPT, tmp_path)
     assert found["email"] == [7]
     assert found["cursor"] == found["expected"]
     assert found["indexes"] == sorted(BTREE)

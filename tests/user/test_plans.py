@@ -5,9 +5,8 @@ from urllib.parse import quote
 
 import pytest
 
-from support.plans import indexes_used, loaded_table, plan_problems
-from svc_common.filters import IndexedOrderingFilter, ordering_with_tie_breaker
-from svc_common.pagination import KeysetCursorPagination
+from support.plans import deep_cursor, indexes_used, loaded_table, plan_problems
+from svc_common.filters import IndexedOrderingFilter
 from users.apis import UserViewSet
 from users.filters import UserFilter
 from users.models import UserProfile
@@ -37,14 +36,6 @@ def profiles(django_db_setup, django_db_blocker):
         yield
 
 
-def deep_cursor(term: str) -> str:
-    """The query string of a cursor halfway down the list in this ordering."""
-    ordering = ordering_with_tie_breaker(term, UserProfile)
-    middle = UserProfile.objects.order_by(*ordering)[ROWS // 2]
-    link = KeysetCursorPagination().link_after(f"http://testserver/api/users/?ordering={term}", ordering, middle)
-    return link.split("?", 1)[1]
-
-
 def test_the_plan_cases_cover_every_filter_search_field_and_ordering_of_the_api():
     assert set(UserFilter.base_filters) == set(FILTERS)
     assert UserViewSet.search_fields == ["username", "email", "full_name"]
@@ -60,7 +51,7 @@ def test_the_read_uses_an_index(api_client, url):
 @pytest.mark.django_db
 @pytest.mark.parametrize("term", ORDERINGS)
 def test_a_cursor_halfway_down_each_ordering_uses_an_index(api_client, term):
-    url = f"/api/users/?{deep_cursor(term)}"
+    url = "/api/users/?" + deep_cursor(UserProfile, "/api/users/", term)
 
     assert plan_problems(api_client, url, TABLE) == []
 

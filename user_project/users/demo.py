@@ -5,6 +5,8 @@ exactly the rows `demo_user()` makes, with PostgreSQL's generate_series; elsewhe
 Python. The SQL spreads creation times a second apart, oldest first; the Python path stamps them all now.
 """
 
+from svc_common.bulk import DemoRows
+
 FIRST_NAMES = (
     "James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "William", "Elizabeth",
     "David", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen",
@@ -56,3 +58,13 @@ SELECT count(*) FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
 WHERE EXISTS (SELECT 1 FROM users_userprofile WHERE username = 'user_' || i)
    OR EXISTS (SELECT 1 FROM users_userprofile WHERE email = 'user_' || i || '@example.com')
 """
+
+# What svc_common.bulk.seed needs to make them.
+USERS = DemoRows(
+    insert=SEED_SQL,
+    existing=EXISTING_SQL,
+    only_missing=ONLY_MISSING_SQL,
+    params={"first_names": list(FIRST_NAMES), "last_names": list(LAST_NAMES)},
+    row=demo_user,
+    key="username",
+)

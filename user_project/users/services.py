@@ -2,7 +2,7 @@
 
 from django.db import IntegrityError, transaction
 
-from svc_common.bulk import TableLoad, is_postgresql, table_rows
+from svc_common.bulk import seed
 from svc_common.exceptions import Conflict
 from svc_common.importing import ImportSpec
 from svc_common.invalidation import invalidate
@@ -44,27 +44,11 @@ def user_delete(*, user: UserProfile) -> None:
     user.delete()
 
 
-def user_seed(*, count: int, chunk: int = 100_000, progress=lambda rows: None) -> int:
-    """Ensure demo users 1..N (users.demo) exist; returns how many were created (idempotent).
-
-    One bulk load (svc_common.bulk): generate_series on PostgreSQL, chunk by chunk, else rows built in Python;
-    then ANALYZE and one invalidation."""
-    with TableLoad(UserProfile, collection="users", rows_expected=count - table_rows(UserProfile)) as load:
-        created = 0
-        for first in range(1, count + 1, chunk):
-            last = min(first + chunk - 1, count)
-            if is_postgresql(UserProfile):
-                names = {"first_names": list(demo.FIRST_NAMES), "last_names": list(demo.LAST_NAMES), "count": count}
-                params = {**names, "first": first, "last": last}
-                # ON CONFLICT costs a speculative insertion per row (4x the time): only where some rows exist.
-                existing = load.scalar(demo.EXISTING_SQL, params)
-                if existing < last - first + 1:
-                    created += load.execute(demo.SEED_SQL + (demo.ONLY_MISSING_SQL if existing else ""), params)
-            else:
-                rows = [demo.demo_user(i) for i in range(first, last + 1)]
-                created += len(load.insert(rows, key="username"))
-            progress(last - first + 1)
-    return created
+def user_seed(*, count: int, chunk: int = 100_000, progress=None) -> int:
+    """Ensure demo users 1..N (users.demo) exist; returns how many were created (idempotent). One bulk load:
+    generate_series on PostgreSQL, chunk by chunk, rows built in Python elsewhere; then ANALYZE and one
+    invalidation (svc_common.bulk)."""
+    return seed(UserProfile, demo.USERS, collection="users", count=count, chunk=chunk, progress=progress)
 
 
 def user_import_normalise(data: dict) -> dict:

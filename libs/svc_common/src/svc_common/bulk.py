@@ -20,7 +20,8 @@ import contextlib
 import csv
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
@@ -219,3 +220,37 @@ class TableLoad:
         if field.get_internal_type() in ("CharField", "TextField"):
             return "text"
         return field.db_type(self.connection)
+
+
+@dataclass(frozen=True)
+class DemoRows:
+    """How a service makes its demo rows 1..N: SQL over generate_series for PostgreSQL (`insert`; `existing`,
+    how many of rows first..last exist; `only_missing`, appended to `insert` when some do) with `params`,
+    and `row(i)`, the same row in Python for other databases; `key`, the unique field that names a row."""
+
+    insert: str
+    existing: str
+    only_missing: str
+    params: dict
+    row: Callable[[int], dict]
+    key: str
+
+
+def seed(model, demo: DemoRows, *, collection: str, count: int, chunk: int = 100_000, progress=None) -> int:
+    """Ensure demo rows 1..count exist (idempotent); returns how many were created. One TableLoad, chunk by
+    chunk: a chunk whose rows all exist is skipped, one with none is a plain INSERT ... SELECT, and only one
+    with some takes the slower path that skips them (ON CONFLICT costs a speculative insertion per row)."""
+    with TableLoad(model, collection=collection, rows_expected=count - table_rows(model)) as load:
+        created = 0
+        for first in range(1, count + 1, chunk):
+            last = min(first + chunk - 1, count)
+            if is_postgresql(model):
+                params = {**demo.params, "count": count, "first": first, "last": last}
+                existing = load.scalar(demo.existing, params)
+                if existing < last - first + 1:
+                    created += load.execute(demo.insert + (demo.only_missing if existing else ""), params)
+            else:
+                created += len(load.insert([demo.row(i) for i in range(first, last + 1)], key=demo.key))
+            if progress:
+                progress(last - first + 1)
+    return created
