@@ -29,8 +29,12 @@ Commands:
   openapi                  regenerate the OpenAPI documents from the code: docs/openapi/users.yaml,
                            products.yaml, then the gateway's contract gateway_project/apidocs/gateway.yaml
   scale <service> N        add or remove replicas of users, products or gateway while running
-  rollout <service>        restart every replica of a service, one at a time, with no failed request
+  rollout <service> [--replica I]
+                           restart every replica of a service (or replica I), one at a time, with no failed request
   reload                   reload HAProxy's configuration without dropping a connection
+  drill [--quick] [--with-database]
+                           break the running stack in turn under load (kills, rollout, scale, reloads, Redis
+                           and, with --with-database, PostgreSQL restarts); report in var/drill/<run>/
   token <username> [--rate N/period | --unlimited]
                            print only a fresh API token for that API client (created if needed)
   manage <service> <args>  run manage.py of users, products or gateway with the stack's environment
@@ -94,7 +98,7 @@ main() {
       ensure_checkov_venv
       stackctl "$@"
       ;;
-    setup | up | down | status | logs | openapi | token | scale | rollout | reload | manage)
+    setup | up | down | status | logs | openapi | token | scale | rollout | reload | drill | manage)
       ensure_venv
       stackctl "$@"
       ;;

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from . import config, databases, haproxy, operations, status
+from . import config, databases, drill, haproxy, operations, status
 from .config import SERVICES, START_ORDER
 from .processes import StackError, all_pid_names, read_pid, stop_named
 from .state import StackState
@@ -163,8 +163,9 @@ def cmd_scale(args) -> int:
 
 def cmd_rollout(args) -> int:
     state = operations.require_haproxy(StackState.load(), "rollout")
-    operations.rollout(state, args.service)
-    print(f"{args.service}: every replica restarted.")
+    operations.rollout(state, args.service, args.replica)
+    which = ", ".join(f"{args.service}-{index}" for index in args.replica) if args.replica else "every replica"
+    print(f"{args.service}: {which} restarted.")
     return 0
 
 
@@ -173,6 +174,13 @@ def cmd_reload(args) -> int:
     operations.reload_config(state)
     print("HAProxy reloaded.")
     return 0
+
+
+def cmd_drill(args) -> int:
+    """Break the running stack in turn under load; report what clients saw (stackctl.drill)."""
+    state = operations.require_haproxy(StackState.load(), "drill")
+    report = drill.run(state, quick=args.quick, with_database=args.with_database)
+    return 0 if report["verdict"]["ok"] else 1
 
 
 def cmd_manage(args) -> int:
@@ -230,11 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     rollout = sub.add_parser("rollout", help="restart every replica of a service, one at a time")
     rollout.add_argument("service", choices=list(SERVICES))
+    rollout.add_argument(
+        "--replica", type=int, action="append", help="only this replica (repeatable), e.g. one found dead"
+    )
     rollout.set_defaults(func=cmd_rollout)
 
     sub.add_parser("reload", help="reload HAProxy's configuration without dropping a connection").set_defaults(
         func=cmd_reload
     )
+
+    drill_parser = sub.add_parser("drill", help="a fault drill under load against the running stack")
+    drill_parser.add_argument("--quick", action="store_true", help="short phases: under 2 minutes")
+    drill_parser.add_argument(
+        "--with-database", action="store_true", help="also restart PostgreSQL (it touches a shared server)"
+    )
+    drill_parser.set_defaults(func=cmd_drill)
 
     manage = sub.add_parser("manage", help="run manage.py of a service with the stack's environment")
     manage.add_argument("service", choices=list(SERVICES))

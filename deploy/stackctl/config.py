@@ -100,6 +100,14 @@ def haproxy_binary() -> str | None:
     return os.environ.get("HAPROXY_BIN") or shutil.which("haproxy")
 
 
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def drill_dir() -> Path:
+    return stack_dir() / "drill"
+
+
 def seed_count() -> int:
     return int(os.environ.get("SEED_COUNT", "100"))
 

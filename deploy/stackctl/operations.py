@@ -80,9 +80,13 @@ def reload_config(state: StackState) -> None:
     haproxy.reload()
 
 
-def rollout(state: StackState, name: str) -> None:
-    """Restart every replica of a service, one at a time, without failing a request."""
-    for index in list(state.replicas[name]):
+def rollout(state: StackState, name: str, indexes: list[int] | None = None) -> None:
+    """Restart every replica of a service (or the given ones), one at a time, without failing a request;
+    a dead replica is started again."""
+    unknown = sorted(set(indexes or []) - set(state.replicas[name]))
+    if unknown:
+        raise StackError(f"{name} has no replica {', '.join(map(str, unknown))}")
+    for index in indexes or list(state.replicas[name]):
         drain(name, index)
         stop_named(replica_name(SERVICES[name], index))
         start(state, name, index)

@@ -71,7 +71,7 @@ def service_env(service: Service, database_url: str, port: int, upstream_ports: 
             "DJANGO_SECRET_KEY": config.local_secret("DJANGO_SECRET_KEY"),
             "SERVICE_AUTH_TOKEN": config.local_secret("SERVICE_AUTH_TOKEN"),
             "DATABASE_URL": database_url,
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "REDIS_URL": config.redis_url(),
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_INTERFACE": service.interface,
             "DJANGO_SECURE_COOKIES": os.environ.get("DJANGO_SECURE_COOKIES", "false"),
