@@ -9,8 +9,12 @@ Writes (stackctl.load's keyed creates and PATCHes, products service):
   neither, which is why it should retry with the same key).
 
 Attempts: every attempt of the client carries its own X-Request-ID (<run>-<number>.<n>); HAProxy logs one
-line per request at each frontend with the replica it chose and its retries, so the attempts one client
-attempt caused at a tier are the sum over that tier's lines of 1 + retries (none when no replica was tried).
+line per request at each frontend with the replica it ended on and its retries, so the attempts one client
+attempt caused at a tier are the sum over that tier's lines of retries + 1, or of retries alone when the
+line ends on <NOSRV> (its last retry found no replica). Such a line is also HAProxy 2.6 closing the
+connection without an answer when the first attempt had reused a server connection (http_return_srv_error
+with SF_SRV_REUSED), which the gateway, as any HTTP client may, replays once (RFC 9112 §9.3.1): those
+"silent closes" are counted, since each can add one more HAProxy request (at most 2 attempts) at a tier.
 """
 
 import json
@@ -109,6 +113,7 @@ class TierAttempts:
     """Attempts at one tier per client attempt that reached it."""
 
     counts: Counter = field(default_factory=Counter)  # attempts -> how many client attempts made that many
+    silent_closes: int = 0  # lines whose retry found no replica (HAProxy may have closed without an answer)
 
     @property
     def max(self) -> int:
@@ -119,12 +124,18 @@ class TierAttempts:
         return percentile(list(self.counts.elements()), 0.99) or 0
 
     def as_dict(self) -> dict:
-        return {"max": self.max, "p99": self.p99, "distribution": dict(sorted(self.counts.items()))}
+        return {
+            "max": self.max,
+            "p99": self.p99,
+            "distribution": dict(sorted(self.counts.items())),
+            "silent_closes": self.silent_closes,
+        }
 
 
 def attempts_per_request(log_dir: Path, run: str, request_ids: set[str] | None = None) -> dict[str, TierAttempts]:
     """{tier: attempts per client attempt} from HAProxy's log lines of this run (ids starting with run)."""
     per_id: dict[str, Counter] = defaultdict(Counter)
+    tiers = {tier: TierAttempts() for tier in TIERS.values()}
     haproxy_log = Path(log_dir) / "haproxy.log"
     if haproxy_log.exists():
         with open(haproxy_log, encoding="utf-8", errors="replace") as lines:
@@ -140,10 +151,11 @@ def attempts_per_request(log_dir: Path, run: str, request_ids: set[str] | None =
                     continue
                 if request_ids is not None and request_id not in request_ids:
                     continue
-                tried = record.get("server") not in ("<NOSRV>", None)
                 retries = _RETRIES.fullmatch(str(record.get("retries", "0")))
-                per_id[request_id][tier] += (1 + int(retries.group(1) if retries else 0)) if tried else 0
-    tiers = {tier: TierAttempts() for tier in TIERS.values()}
+                retried = int(retries.group(1)) if retries else 0
+                ended_on_a_replica = record.get("server") not in ("<NOSRV>", None)
+                per_id[request_id][tier] += retried + ended_on_a_replica
+                tiers[tier].silent_closes += retried > 0 and not ended_on_a_replica
     for counts in per_id.values():
         for tier, count in counts.items():
             if count:

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from . import config, databases, drill, haproxy, operations, status
+from . import config, databases, haproxy, operations, status
 from .config import SERVICES, START_ORDER
 from .processes import StackError, all_pid_names, read_pid, stop_named
 from .state import StackState
@@ -178,6 +178,8 @@ def cmd_reload(args) -> int:
 
 def cmd_drill(args) -> int:
     """Break the running stack in turn under load; report what clients saw (stackctl.drill)."""
+    from . import drill  # the load generator's httpx: imported only when a drill runs
+
     state = operations.require_haproxy(StackState.load(), "drill")
     report = drill.run(state, quick=args.quick, with_database=args.with_database)
     return 0 if report["verdict"]["ok"] else 1

@@ -247,7 +247,9 @@ class Drill:
                 "total": result.total,
                 "by_outcome": {str(key): value for key, value in sorted(result.statuses.items())},
                 "errors": dict(result.errors),
-                "by_kind": {kind: len(result.of_kind(kind)) for kind in ("read", "hot", "create", "patch", "check")},
+                "by_kind": {
+                    kind: len(result.of_kind(kind)) for kind in ("read", "hot", "search", "create", "patch", "check")
+                },
                 "attempts": {
                     f"{reason} {outcome}": n
                     for (reason, outcome), n in sorted(result.attempt_outcomes.items(), key=str)
@@ -309,7 +311,11 @@ def markdown(report: dict) -> str:
         f"({writes['unacknowledged_applied']} of them applied). Stale reads: {report['stale_reads']}.",
         "",
         "Attempts per client request, from HAProxy's log: "
-        + ", ".join(f"{tier} max {value['max']}, p99 {value['p99']}" for tier, value in attempts.items())
+        + ", ".join(
+            f"{tier} max {value['max']}, p99 {value['p99']}"
+            + (f" ({value['silent_closes']} closed without an answer)" if value.get("silent_closes") else "")
+            for tier, value in attempts.items()
+        )
         + ".",
         "",
     ]

@@ -48,6 +48,7 @@ def render(replicas: dict[str, list[int]]) -> str:
         "RUN_DIR": str(config.run_dir()),
         "HAPROXY_DIR": str(config.ROOT / "haproxy"),
         "QUEUE_TIMEOUT": os.environ.get("HAPROXY_QUEUE_TIMEOUT", "2s"),
+        "SERVER_TIMEOUT": os.environ.get("HAPROXY_SERVER_TIMEOUT", "10s"),
         # HAPROXY_SERVER_MAXCONN overrides the arithmetic, for the overload tests only.
         "SERVER_MAXCONN": os.environ.get("HAPROXY_SERVER_MAXCONN") or str(server_maxconn(config.threads(), 1)),
         "SERVER_MAXQUEUE": os.environ.get("HAPROXY_SERVER_MAXQUEUE", "128"),
@@ -130,6 +131,7 @@ def render_for_dns(
         "RUN_DIR": run_dir,
         "HAPROXY_DIR": haproxy_dir,
         "QUEUE_TIMEOUT": "2s",
+        "SERVER_TIMEOUT": "10s",
         "SERVER_MAXCONN": str(server_maxconn(threads, haproxy_instances)),
         "SERVER_MAXQUEUE": "128",
         "RESOLVERS": resolvers,

@@ -11,8 +11,9 @@ Each attempt carries its own X-Request-ID, <run>-<number>.<attempt>, so every ti
 attempts it made for one attempt of the client (stackctl.audit).
 
 Reads that no cache can answer are aggregates of (user, product) pairs that never repeat (FreshPairs);
-"hot" reads repeat one URL, the kind a cache answers; "check" reads the client's own product after its
-PATCH and counts a stale read if it shows an older stock.
+"hot" reads repeat one URL, the kind a cache answers; "search" reads are product searches never made
+before, so they always need the database; "check" reads the client's own product after its PATCH and
+counts a stale read if it shows an older stock.
 """
 
 import itertools
@@ -51,7 +52,7 @@ class Attempt:
 class Call:
     """What a plan asks a worker to send."""
 
-    kind: str  # read | hot | create | patch | check | get
+    kind: str  # read | hot | search | create | patch | check | get
     method: str
     path: str
     json: dict | None = None
@@ -198,8 +199,10 @@ class FreshPairs:
         if used - self.start >= self.size:
             raise RuntimeError(f"all {self.size} (user, product) pairs are used: seed a larger catalogue")
         index = used % self.size
-        user = self.user_ids[index % len(self.user_ids)]
-        product = self.product_ids[index // len(self.user_ids)]
+        # (r, (q + r) mod P) for index = q·U + r covers every pair once, and both ids change at every step.
+        rounds, user = divmod(index, len(self.user_ids))
+        product = self.product_ids[(rounds + user) % len(self.product_ids)]
+        user = self.user_ids[user]
         return f"/api/{user}/{product}/"
 
 
@@ -232,11 +235,18 @@ def repeat(path: str) -> Plan:
 
 
 def mixed(
-    pairs: FreshPairs, *, reads: int = 4, hot_path: str | None = None, writes: bool = True, checks: bool = True
+    pairs: FreshPairs,
+    *,
+    reads: int = 4,
+    hot_path: str | None = None,
+    searches: bool = True,
+    writes: bool = True,
+    checks: bool = True,
 ) -> Plan:
-    """Per cycle: `reads` fresh aggregates, a hot read, a keyed create, a keyed PATCH of one of this worker's
-    products and a read of it (each worker writes only its own products, so its last acknowledged PATCH is
-    what a read must show)."""
+    """Per cycle: `reads` fresh aggregates, a hot read, a product search no one made before (a list read:
+    always the database, whatever the object caches hold), a keyed create, a keyed PATCH of one of this
+    worker's products and a read of it (each worker writes only its own products, so its last acknowledged
+    PATCH is what a read must show)."""
 
     def plan(worker: int, load: "Load") -> Iterator[Call]:
         mine: list[list] = []  # [product id, stock the last acknowledged PATCH set, or None if unknown]
@@ -245,6 +255,8 @@ def mixed(
                 yield Call("read", "GET", pairs.next_path())
             if hot_path:
                 yield Call("hot", "GET", hot_path)
+            if searches:
+                yield Call("search", "GET", f"/api/products/?search={load.run}-{worker}-{cycle}")
             if not writes:
                 continue
             number = f"{worker}-{cycle}"
@@ -317,6 +329,11 @@ class Load:
         self._started = time.monotonic()
         for thread in self._threads:
             thread.start()
+
+    def start_and_join(self) -> LoadResult:
+        """Run until the deadline or the request cap."""
+        self.start()
+        return self.join()
 
     def now(self) -> float:
         """Seconds since the load started."""

@@ -47,11 +47,27 @@ class CacheSummary:
 
 
 @dataclass
+class RedisSummary:
+    """Redis as the replicas see it: it carries the rate limits and every cache, so say what its absence costs."""
+
+    unreachable_from: list[str] = field(default_factory=list)  # replicas whose probe of Redis failed
+    probed: int = 0  # replicas whose /metrics answered
+    rate_limit_fail_open: bool = True
+
+    @property
+    def state(self) -> str:
+        if not self.probed:
+            return "unknown"
+        return "down" if self.unreachable_from else "up"
+
+
+@dataclass
 class SystemStatus:
     replicas: list[ReplicaStatus]
     problem: str | None = None  # why HAProxy's view is missing
     cache: dict[str, CacheSummary] = field(default_factory=dict)  # by service
     rate_limited: dict[str, int] = field(default_factory=dict)  # by group, over every gateway replica
+    redis: RedisSummary = field(default_factory=RedisSummary)
 
 
 def _service(backend: str) -> str:
@@ -96,9 +112,14 @@ def system_status() -> SystemStatus:
             ]
         )
     rejected = Counter()
+    status.redis.rate_limit_fail_open = settings.RATE_LIMIT_FAIL_OPEN
     for replica in status.replicas:
         if replica.metrics is None:
             continue
+        if "cache" in replica.metrics.dependencies:
+            status.redis.probed += 1
+            if not replica.metrics.dependencies["cache"]:
+                status.redis.unreachable_from.append(replica.replica)
         summary = status.cache.setdefault(replica.service, CacheSummary())
         for result in ("hit", "miss", "stale"):
             setattr(summary, result, getattr(summary, result) + replica.metrics.cache[result])

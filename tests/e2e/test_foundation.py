@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import httpx
-import psycopg2
 import pytest
 from conftest import PORT_BASE
 
@@ -14,7 +13,7 @@ from support.stack import Stack
 
 
 def test_the_aggregate_through_haproxy_is_read_from_postgresql(stack):
-    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=f"{stack.database_prefix}scaling_users")
+    connection = stack.connect("users")
     with connection, connection.cursor() as cursor:
         # Raw SQL bypasses the invalidation signals, so use ids no test reads before this one.
         cursor.execute("UPDATE users_userprofile SET full_name = 'Straight From Postgres' WHERE id = 19")

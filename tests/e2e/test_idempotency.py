@@ -9,7 +9,6 @@ import time
 import uuid
 
 import httpx
-import psycopg2
 
 CREATES = 1000
 CLIENTS = 8
@@ -84,7 +83,7 @@ def test_a_write_storm_with_replica_kills_loses_nothing_and_doubles_nothing(stac
     storm_over.set()
     killer_thread.join()
 
-    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=f"{stack.database_prefix}scaling_products")
+    connection = stack.connect("products")
     with connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT sku, count(*), min(id) FROM products_product WHERE sku LIKE %s GROUP BY sku", [f"STORM-{run}-%"]

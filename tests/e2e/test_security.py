@@ -8,7 +8,6 @@ import threading
 import time
 
 import httpx
-import psycopg2
 import pytest
 
 from support.poll import poll
@@ -66,7 +65,7 @@ def test_a_service_called_directly_without_the_gateway_credential_refuses(stack)
 
 def test_no_token_is_stored_in_usable_form(stack):
     key = stack.token("storage-check")
-    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=f"{stack.database_prefix}scaling_gateway")
+    connection = stack.connect("gateway")
     with connection, connection.cursor() as cursor:
         cursor.execute("SELECT key_hash, prefix FROM clients_apitoken")
         rows = cursor.fetchall()

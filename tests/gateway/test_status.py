@@ -93,6 +93,7 @@ def test_staff_see_every_replica_with_its_haproxy_state_and_its_own_metrics(staf
     )
     assert 'data-replica="FRONTEND"' not in html and 'data-replica="BACKEND"' not in html
     assert html.count('data-replica="users-1"') == 1  # not again for be_users_live, its panic-routing twin
+    assert re.search(r'<p id="redis" data-state="up">Redis answers every replica: rate limits are enforced', html)
 
 
 def test_without_haproxy_the_page_says_why_and_shows_this_replica(staff, settings):

@@ -1,7 +1,7 @@
 """A PostgreSQL cluster of the test's own (initdb + pg_ctl from PostgreSQL 15) on a free loopback port.
 
-Never the shared server: a test may create roles in it, stop it or break it. It runs as the postgres system
-user, as initdb refuses root, in a directory of its own that it deletes on stop().
+Never the shared server: a test may create roles in it, shut it down, restart it or break it. It runs as
+the postgres system user, as initdb refuses root, in a directory of its own that stop() deletes.
 """
 
 import os
@@ -33,10 +33,12 @@ def missing() -> str | None:
 
 
 class PostgresServer:
-    """initdb'd with trust on the local socket and SCRAM passwords over TCP, like a real server's roles."""
+    """initdb'd with trust on the local socket and, over TCP, SCRAM passwords like a real server's roles, or
+    trust (host_auth="trust") for a stack that connects as postgres, as the machine's own server lets it."""
 
-    def __init__(self):
+    def __init__(self, *, host_auth: str = "scram-sha-256"):
         self.port = free_port()
+        self.host_auth = host_auth
         self.directory = Path(tempfile.mkdtemp(prefix="pg-private-"))
         self.data = self.directory / "data"
 
@@ -51,17 +53,20 @@ class PostgresServer:
             check=True,
         )
 
+    def _pg_ctl(self, *args: str) -> None:
+        self._as_postgres(str(BIN_DIR / "pg_ctl"), "-D", str(self.data), *args)
+
     def start(self) -> None:
-        account = pwd.getpwnam(SYSTEM_USER)
-        os.chown(self.directory, account.pw_uid, account.pw_gid)
-        self._as_postgres(
-            str(BIN_DIR / "initdb"), "-D", str(self.data), "-U", SYSTEM_USER,
-            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
-        )  # fmt: skip
+        """initdb the first time; start, and wait until it accepts connections."""
+        if not self.data.exists():
+            account = pwd.getpwnam(SYSTEM_USER)
+            os.chown(self.directory, account.pw_uid, account.pw_gid)
+            self._as_postgres(
+                str(BIN_DIR / "initdb"), "-D", str(self.data), "-U", SYSTEM_USER,
+                "--auth-local=trust", f"--auth-host={self.host_auth}", "--no-sync",
+            )  # fmt: skip
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._as_postgres(
-            str(BIN_DIR / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.directory / "log"), "start"
-        )
+        self._pg_ctl("-o", options, "-l", str(self.directory / "log"), "start")
         deadline = time.monotonic() + 30
         while subprocess.run(
             [str(BIN_DIR / "pg_isready"), "-q", "-h", str(self.directory), "-p", str(self.port)]
@@ -70,10 +75,18 @@ class PostgresServer:
                 raise AssertionError(f"private PostgreSQL did not start:\n{(self.directory / 'log').read_text()}")
             time.sleep(0.1)
 
+    def shutdown(self, mode: str = "fast") -> None:
+        """Stop it and keep its data, for start() to bring it back (as a restart does)."""
+        self._pg_ctl("-m", mode, "-w", "stop")
+
     @property
     def socket_env(self) -> dict:
         """libpq's environment for psql over the local socket, as the superuser (the image's init scripts' way)."""
         return {"PGHOST": str(self.directory), "PGPORT": str(self.port)}
+
+    def dsn(self, database: str = "postgres") -> str:
+        """A URL as the superuser over TCP (host_auth="trust")."""
+        return f"postgres://{SYSTEM_USER}@127.0.0.1:{self.port}/{database}"
 
     def connect(self, *, user: str, password: str, dbname: str):
         """A TCP connection as a role with its password (SCRAM), as a service would connect."""
@@ -82,6 +95,7 @@ class PostgresServer:
         )
 
     def stop(self) -> None:
+        """Stop it, whoever started it last (a drill may have restarted it), and delete its files."""
         if (self.data / "postmaster.pid").exists():
-            self._as_postgres(str(BIN_DIR / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+            self._pg_ctl("-m", "immediate", "stop")
         shutil.rmtree(self.directory, ignore_errors=True)

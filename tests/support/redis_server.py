@@ -64,7 +64,17 @@ class RedisServer:
     def resume(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)
 
+    def restart(self) -> None:
+        """A restart, not a pause: the process goes away with everything in memory, then comes back empty."""
+        self.kill()
+        self.start()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.resume()
             self.kill()
+        # Someone else (manage_all.sh drill) may have restarted it as a process of its own.
+        try:
+            redis.Redis(port=self.port, socket_timeout=1).shutdown(nosave=True)
+        except redis.RedisError:
+            pass

@@ -1,0 +1,129 @@
+"""stackctl.load, the drill's and the fault tests' load generator: every attempt counted, replays only where
+RFC 9112 allows them, fresh pairs that never repeat."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from stackctl.load import Call, FreshPairs, Load
+
+
+def test_fresh_pairs_cover_every_pair_once_and_change_both_ids_at_every_step():
+    pairs = FreshPairs([1, 2, 3], [10, 20], start=4)
+
+    paths = [pairs.next_path() for _ in range(6)]
+
+    assert sorted(paths) == sorted(f"/api/{user}/{product}/" for user in (1, 2, 3) for product in (10, 20))
+    assert all(a.split("/")[2] != b.split("/")[2] for a, b in zip(paths, paths[1:])), paths
+    with pytest.raises(RuntimeError, match="all 6 \\(user, product\\) pairs are used"):
+        pairs.next_path()
+
+
+class Flaky(BaseHTTPRequestHandler):
+    """Closes the connection without an answer the first time it sees a path; answers 503 to /busy/."""
+
+    protocol_version = "HTTP/1.1"
+    seen: set = set()
+    lock = threading.Lock()
+
+    def _handle(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        with self.lock:
+            first = self.path not in self.seen
+            self.seen.add(self.path)
+        if first and self.path.startswith("/drop/"):
+            self.close_connection = True  # as a reloading proxy closing an idle keep-alive connection
+            return
+        status = 503 if self.path.startswith("/busy/") and first else (201 if self.command == "POST" else 200)
+        body = json.dumps({"id": 1, "request_id": self.headers["X-Request-ID"]}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if status == 503:
+            self.send_header("Retry-After", "0")
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _handle
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    Flaky.seen = set()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def run(server: str, calls: list[Call], **options):
+    def plan(worker, load):
+        # Not `yield from calls`: the worker send()s each answer back, which a list's iterator cannot take.
+        for call in calls:  # noqa: UP028
+            yield call
+        while True:
+            yield Call("get", "GET", "/done/")
+
+    return Load(server, plan=plan, concurrency=1, max_requests=len(calls), run="unit-run", **options).start_and_join()
+
+
+def test_a_dropped_connection_is_replayed_once_for_a_get_and_a_keyed_post_but_never_an_unkeyed_post(server):
+    calls = [
+        Call("get", "GET", "/drop/a/"),
+        Call("create", "POST", "/drop/b/", json={}, key="k-1"),
+        Call("create", "POST", "/drop/c/", json={}),
+    ]
+
+    result = run(server, calls)
+
+    outcomes = [[(attempt.reason, attempt.outcome) for attempt in request.attempts] for request in result.requests]
+    assert outcomes == [
+        [("first", "RemoteProtocolError"), ("replay", 200)],
+        [("first", "RemoteProtocolError"), ("replay", 201)],
+        [("first", "RemoteProtocolError")],
+    ]
+    assert (result.replays, result.retries, result.failures, dict(result.errors)) == (
+        2,
+        0,
+        1,
+        {"RemoteProtocolError": 1},
+    )
+    # Each attempt has its own request id: the logs count attempts per client attempt.
+    assert [attempt.request_id for attempt in result.requests[0].attempts] == ["unit-run-000001.1", "unit-run-000001.2"]
+    assert result.requests[0].answer == {"id": 1, "request_id": "unit-run-000001.2"}
+
+
+def test_a_keyed_write_answered_503_is_retried_by_the_client_only_when_asked(server):
+    keyed = [Call("create", "POST", "/busy/a/", json={}, key="k-2")]
+
+    without = run(server, keyed)
+    Flaky.seen.clear()
+    with_retries = run(server, keyed, retry_writes=True)
+
+    assert [attempt.outcome for attempt in without.requests[0].attempts] == [503]
+    assert [(a.reason, a.outcome) for a in with_retries.requests[0].attempts] == [("first", 503), ("retry", 201)]
+    assert (with_retries.retries, with_retries.failures) == (1, 0)
+
+
+def test_phases_split_the_client_requests_at_the_marks(server):
+    def plan(worker, load):
+        while True:
+            yield Call("get", "GET", "/p/")
+
+    load = Load(server, plan=plan, concurrency=1)
+    load.start()
+    load.wait_for(5)
+    load.mark("fault")
+    load.wait_for_more(5)
+    result = load.stop()
+
+    (before, _, end, first), (fault, start, _, second) = result.phases()
+    assert (before, fault, end) == ("before", "fault", start)
+    assert len(first) >= 5 and len(second) >= 5 and len(first) + len(second) == result.total
