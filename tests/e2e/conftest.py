@@ -24,10 +24,10 @@ SEED_COUNT = 250
 
 @pytest.fixture(scope="session")
 def postgres():
-    server = PostgresServer()
+    server = PostgresServer(host_auth="trust")  # the stack connects as postgres, as on the machine's server
     server.start()
     yield server
-    server.remove()
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,10 @@ def test_the_quick_drill_passes_in_under_two_minutes_and_its_report_shows_every_
         assert fault["unexpected_failures"] == 0, name
         if name != "PostgreSQL restart":  # there, only JSON 503s with Retry-After, and keyed writes retried
             assert (fault["failed"], fault["client_retries"]) == (0, 0), (name, fault)
+        # A reload (scale does one each way) may close an idle keep-alive connection of the load's 6 under a
+        # request, which the client replays (RFC 9112 §9.3.1); no other fault closes a client connection.
+        reloads = {"5 HAProxy reloads": 5, "scale users 3→4→3": 2}.get(name, 0)
+        assert fault["replays"] <= 6 * reloads, (name, fault)
     for tier in ("users", "products", "gateway"):
         kill = faults[f"SIGKILL {tier}-2"]
         assert kill["served_before"] > 0, kill  # HAProxy sent it requests until the moment it was killed

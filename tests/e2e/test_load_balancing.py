@@ -19,24 +19,10 @@ from support.haproxy_stats import Counters
 from support.relay import Relay
 
 BACKENDS = {"users": "be_users", "products": "be_products", "gateway": "be_gateway"}
-BAD_GATEWAY = {
-    "error": {
-        "code": "bad_gateway",
-        "message": "No replica gave a valid answer.",
-        "detail": {"source": "load_balancer"},
-    }
-}
 UNAVAILABLE = {
     "error": {
         "code": "service_unavailable",
         "message": "The service is at capacity or unavailable; retry shortly.",
-        "detail": {"source": "load_balancer"},
-    }
-}
-TIMEOUT = {
-    "error": {
-        "code": "gateway_timeout",
-        "message": "No replica answered in time.",
         "detail": {"source": "load_balancer"},
     }
 }
@@ -224,25 +210,3 @@ def test_overload_past_maxconn_and_queue_gets_fast_json_503s_with_retry_after(st
     assert sorted_latencies[int(len(sorted_latencies) * 0.99)] < 2.0
     body = httpx.get(f"{stack.url('gateway')}/api/4/4/", headers=stack.auth_headers())
     assert body.status_code == 200
-
-
-def test_haproxys_own_502_503_and_504_pages_are_json_in_the_error_shape():
-    raw = {status: (haproxy_error_page(status)) for status in (502, 503, 504)}
-
-    assert raw[502] == ("HTTP/1.1 502 Bad Gateway", None, BAD_GATEWAY)
-    assert raw[503] == ("HTTP/1.1 503 Service Unavailable", "1", UNAVAILABLE)
-    assert raw[504] == ("HTTP/1.1 504 Gateway Timeout", None, TIMEOUT)
-
-
-def haproxy_error_page(status: int) -> tuple[str, str | None, dict]:
-    """(status line, Retry-After, JSON body) of haproxy/errors/<status>.http, checked for a consistent length."""
-    from support.stack import ROOT
-
-    head, _, body = (ROOT / "haproxy" / "errors" / f"{status}.http").read_bytes().partition(b"\r\n\r\n")
-    if not body:
-        head, _, body = (ROOT / "haproxy" / "errors" / f"{status}.http").read_bytes().partition(b"\n\n")
-    lines = head.decode().splitlines()
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    assert int(headers["Content-Length"]) == len(body)
-    assert headers["Content-Type"] == "application/json"
-    return lines[0], headers.get("Retry-After"), httpx.Response(200, content=body).json()
