@@ -203,8 +203,11 @@ class Drill:
     def expected(self, request: ClientRequest) -> bool:
         """A failure the drill expects: a JSON 503 with Retry-After while PostgreSQL restarts."""
         final = request.final
+        # In the fault: sent before it ended, answered after it began (a request in flight when PostgreSQL
+        # stopped started in the phase before).
         in_database_fault = any(
-            fault.kind == "postgres" and fault.start <= request.started < fault.end for fault in self.faults
+            fault.kind == "postgres" and request.started < fault.end and final.started + final.seconds >= fault.start
+            for fault in self.faults
         )
         code = (request.answer or {}).get("error", {}).get("code") if isinstance(request.answer, dict) else None
         return in_database_fault and final.status == 503 and bool(final.retry_after) and code in EXPECTED_FAILURE_CODES
