@@ -10,7 +10,7 @@ read, a keyed create or a keyed PATCH. Its attempts are the HTTP exchanges made 
 Each attempt carries its own X-Request-ID, <run>-<number>.<attempt>, so every tier's log says how many
 attempts it made for one attempt of the client (stackctl.audit).
 
-Reads that no cache can answer are aggregates of (user, product) pairs that never repeat (FreshPairs);
+Reads that no cache can answer are aggregates of a user and a product no one has read (FreshPairs);
 "hot" reads repeat one URL, the kind a cache answers; "search" reads are product searches never made
 before, so they always need the database; "check" reads the client's own product after its PATCH and
 counts a stale read if it shows an older stock.
@@ -182,31 +182,28 @@ class LoadResult:
 
 
 class FreshPairs:
-    """(user, product) id pairs that never repeat: aggregates no page cache has seen (thread-safe)."""
+    """Aggregates of a user and a product no one has read: the gateway composes an aggregate from its parts'
+    pages, so each read takes the next user and the next product (thread-safe). Past the smaller catalogue,
+    reads repeat (wrap=True, the drill on any stack) or stop the load (the tests, whose catalogue is sized)."""
 
-    def __init__(self, user_ids: list[int], product_ids: list[int], start: int = 0):
-        self.user_ids, self.product_ids, self.start = user_ids, product_ids, start
+    def __init__(self, user_ids: list[int], product_ids: list[int], start: int = 0, *, wrap: bool = False):
+        self.user_ids, self.product_ids, self.start, self.wrap = user_ids, product_ids, start, wrap
         self._counter = itertools.count(start)
         self._lock = threading.Lock()
 
     @property
     def size(self) -> int:
-        return len(self.user_ids) * len(self.product_ids)
+        return min(len(self.user_ids), len(self.product_ids))
 
     def next_path(self) -> str:
         with self._lock:
             used = next(self._counter)
-        if used - self.start >= self.size:
-            raise RuntimeError(f"all {self.size} (user, product) pairs are used: seed a larger catalogue")
-        index = used % self.size
-        # (r, (q + r) mod P) for index = q·U + r covers every pair once, and both ids change at every step.
-        rounds, user = divmod(index, len(self.user_ids))
-        product = self.product_ids[(rounds + user) % len(self.product_ids)]
-        user = self.user_ids[user]
-        return f"/api/{user}/{product}/"
+        if used - self.start >= self.size and not self.wrap:
+            raise RuntimeError(f"all {self.size} fresh (user, product) pairs are used: seed a larger catalogue")
+        return f"/api/{self.user_ids[used % len(self.user_ids)]}/{self.product_ids[used % len(self.product_ids)]}/"
 
 
-def catalogue(client: httpx.Client, *, pages: int = 10) -> tuple[list[int], list[int]]:
+def catalogue(client: httpx.Client, *, pages: int = 100) -> tuple[list[int], list[int]]:
     """The ids of up to pages × 100 users and products, read through the gateway."""
     found = {}
     for service in ("users", "products"):

@@ -18,8 +18,9 @@ from support.stack import Stack
 # E2E_PORT_BASE=18000. A stack takes its base to base+4 and base+1000 to base+1300; the extra stacks of
 # some tests take base-8000 and base-6000.
 PORT_BASE = int(os.environ.get("E2E_PORT_BASE", "30000"))
-# The catalogue is larger than every load of the session: aggregates of pairs no one has read (Stack.pairs).
-SEED_COUNT = 250
+# The catalogue is larger than every load of the session together: each fresh aggregate reads a user and a
+# product no one has read (Stack.pairs), since the gateway composes an aggregate from its parts' pages.
+SEED_COUNT = 10_000
 
 
 @pytest.fixture(scope="session")

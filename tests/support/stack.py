@@ -155,8 +155,8 @@ class Stack:
 
     @property
     def pairs(self) -> FreshPairs:
-        """(user, product) pairs no test has read, shared by every load of the session. Ids 1 to 50 are left
-        to the tests that read fixed ids and rely on no one having read them."""
+        """Aggregates of a user and a product no test has read, shared by every load of the session. Ids 1
+        to 50 are left to the tests that read fixed ids and rely on no one having read them."""
         if self._pairs is None:
             ids = list(range(51, self.seed_count + 1))
             self._pairs = FreshPairs(ids, ids)
