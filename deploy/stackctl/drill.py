@@ -45,6 +45,7 @@ class Fault:
     served_before: int | None = None  # requests HAProxy sent the target during the phase before the fault
     seconds_to_down: float | None = None
     outage_seconds: float | None = None
+    added_served: int | None = None  # scale: requests the added replica served before it was removed
     notes: list[str] = field(default_factory=list)
 
 
@@ -160,8 +161,8 @@ class Drill:
         self._quietly(operations.scale, self.state, tier, count + 1)
         added = replica_name(SERVICES[tier], self.state.replicas[tier][-1])
         self.load.wait_for_more(self.settle // 2, timeout=60)
-        served = self._stot().get(f"{haproxy.BACKENDS[tier]}/{added}", 0)
-        fault.notes.append(f"{added} served {served} requests before it was removed")
+        fault.added_served = self._stot().get(f"{haproxy.BACKENDS[tier]}/{added}", 0)
+        fault.notes.append(f"{added} served {fault.added_served} requests before it was removed")
         self._quietly(operations.scale, self.state, tier, count)
         self._end(fault)
 

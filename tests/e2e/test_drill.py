@@ -1,5 +1,8 @@
 """`./manage_all.sh drill --quick --with-database` against the session's stack, which runs on a PostgreSQL and
-a Redis of its own, so the drill may restart both. It runs last (conftest.py): it reads the whole catalogue."""
+a Redis of its own, so the drill may restart both. It runs last (conftest.py): it reads the whole catalogue.
+
+It is also the test of the products rollout and of `scale` under load (tests/e2e/test_load_balancing.py
+rolls out users and the gateway), each with 0 failed requests and every keyed write checked."""
 
 import json
 import time
@@ -42,6 +45,7 @@ def test_the_quick_drill_passes_in_under_two_minutes_and_its_report_shows_every_
         kill = faults[f"SIGKILL {tier}-2"]
         assert kill["served_before"] > 0, kill  # HAProxy sent it requests until the moment it was killed
         assert 0 < kill["seconds_to_down"] < 2.0, kill
+    assert faults["scale users 3→4→3"]["added_served"] > 0  # the added replica took its share, then left
     assert 0 < faults["Redis restart"]["outage_seconds"] < 5
     assert 0 < faults["PostgreSQL restart"]["outage_seconds"] < 15
 
@@ -57,4 +61,4 @@ def test_the_quick_drill_passes_in_under_two_minutes_and_its_report_shows_every_
     assert sorted(attempts) == ["gateway", "products", "users"]
     for value in attempts.values():
         beyond_two = sum(n for count, n in value["distribution"].items() if int(count) > 2)
-        assert value["max"] <= 4 and value["p99"] == 1 and beyond_two <= value["silent_closes"], attempts
+        assert value["max"] <= 4 and value["p99"] <= 2 and beyond_two <= value["silent_closes"], attempts
