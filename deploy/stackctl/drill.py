@@ -161,6 +161,12 @@ class Drill:
         self._quietly(operations.scale, self.state, tier, count + 1)
         added = replica_name(SERVICES[tier], self.state.replicas[tier][-1])
         self.load.wait_for_more(self.settle // 2, timeout=60)
+        # It comes in through a slow start: wait until it has taken requests, then take it out again.
+        wait_until(
+            lambda: self._stot().get(f"{haproxy.BACKENDS[tier]}/{added}", 0) > 0,
+            timeout=30,
+            what=f"{added} to take requests",
+        )
         fault.added_served = self._stot().get(f"{haproxy.BACKENDS[tier]}/{added}", 0)
         fault.notes.append(f"{added} served {fault.added_served} requests before it was removed")
         self._quietly(operations.scale, self.state, tier, count)
