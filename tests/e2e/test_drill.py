@@ -47,6 +47,7 @@ def test_the_quick_drill_passes_in_under_two_minutes_and_its_report_shows_every_
         assert 0 < kill["seconds_to_down"] < 2.0, kill
     assert faults["scale users 3→4→3"]["added_served"] > 0  # the added replica took its share, then left
     assert 0 < faults["Redis restart"]["outage_seconds"] < 5
+    assert faults["Redis restart"]["resumed_seconds"] < 5  # caching (and the access step's records) back
     assert 0 < faults["PostgreSQL restart"]["outage_seconds"] < 15
 
     assert report["writes"]["lost"] == report["writes"]["duplicated"] == report["writes"]["unacknowledged"] == 0
