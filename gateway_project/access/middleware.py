@@ -13,6 +13,7 @@ import contextvars
 import time
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from browsable.views import refusal_page
 from clients.exceptions import (
@@ -27,7 +28,8 @@ from clients.records import token_record, token_record_key
 from clients.services import token_authenticate
 from clients.tokens import token_hash
 from gateway_project.eventloop import run_sync
-from svc_common.errors import api_exception_response
+from svc_common.errors import api_exception_response, as_api_exception
+from svc_common.exceptions import DatabaseUnavailable
 
 from . import pages, routes, step
 from .answers import page_answer, page_headers, rate_limit_headers
@@ -64,7 +66,7 @@ class AccessMiddleware:
             if decision.failure is Failure.MISSING:  # no token: a person's session, if one is logged in
                 decision = session_decision(request, access) or decision
             decision = self._settle(access, decision)
-        except (NotAuthenticated, RateLimited, CsrfFailed) as exc:
+        except (NotAuthenticated, RateLimited, CsrfFailed, DatabaseUnavailable) as exc:
             # A person's browser gets the refusal drawn in the browsable API, with its login link.
             response = api_exception_response(exc) if pages.wants_json(access) else refusal_page(request, exc)
             _add(response, rate_limit_headers(getattr(exc, "rate", None)))
@@ -123,7 +125,12 @@ def _verify(access: AccessRequest, decision: Decision) -> Decision:
     decides, the record is stored with the script's ticket, then the step runs again with it."""
     key, _ = step.presented_key(access)
     for _attempt in range(VERIFY_ATTEMPTS):
-        token = token_authenticate(key=key)
+        try:
+            token = token_authenticate(key=key)
+        except (OperationalError, InterfaceError) as exc:
+            # The database failed, not the token: a 503 with Retry-After, which costs the address no guess.
+            run_sync(step.give_back(access))
+            raise as_api_exception(exc) from exc
         if token is None:
             raise AuthenticationFailed()
         record_key = token_record_key(token.key_hash)

@@ -25,7 +25,10 @@ from svc_common.gcra import with_gcra
 
 SCRIPTS = {name: (Path(__file__).parent / f"{name}.lua").read_text() for name in ("page_store", "page_release")}
 # The scripts that meter, with svc_common's GCRA functions before them.
-SCRIPTS |= {name: with_gcra((Path(__file__).parent / f"{name}.lua").read_text()) for name in ("access", "record_store")}
+SCRIPTS |= {
+    name: with_gcra((Path(__file__).parent / f"{name}.lua").read_text())
+    for name in ("access", "record_store", "give_back")
+}
 # Redis names scripts by their SHA-1.
 SCRIPT_SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()}  # noqa: S324
 # Idle connections kept for reuse; a burst of concurrent commands opens more, closed when given back.

@@ -89,6 +89,17 @@ async def remember(request, record_key: str, ticket: str, record: Record, *, gue
         return False
 
 
+async def give_back(request) -> None:
+    """Give the address back the "auth" step a token's verification took: the database failed, not the token."""
+    if not redis_breaker.available():
+        return
+    auth = policy_for("auth")
+    try:
+        await loop_redis().script("give_back", [_address_key(request.client_ip)], [auth.limit, auth.period_ms])
+    except RedisError as exc:
+        redis_breaker.trip(exc)
+
+
 async def wait_for_fill(decision: Decision) -> Decision:
     """A WAIT settled: the page another request fetched (HIT), or, if it did not come in time, a fetch of our own
     that stores its answer without touching the other request's lock (FILL)."""

@@ -13,7 +13,13 @@ import time
 
 from access.pages import CachedPage, Fill, Part, cacheable_page
 from upstream.clients import call
-from upstream.exceptions import UpstreamBadResponse, UpstreamBusy, UpstreamTimeout, UpstreamUnavailable
+from upstream.exceptions import (
+    UpstreamBadResponse,
+    UpstreamBusy,
+    UpstreamDegraded,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from upstream.headers import returned_headers
 
 from .exceptions import PartsNotFound
@@ -29,6 +35,8 @@ async def _fetch(service: str, object_id: int, headers: dict) -> tuple[int, byte
     elapsed_ms = (time.perf_counter() - started) * 1000
     if response.status == 404:
         return 404, None, elapsed_ms, None
+    if response.status == 503 and (reason := _service_refusal(response.body)) is not None:
+        raise UpstreamDegraded(service, reason)
     if response.status in UPSTREAM_FAILURES:
         raise UPSTREAM_FAILURES[response.status](service)
     if response.status != 200:
@@ -41,6 +49,18 @@ async def _fetch(service: str, object_id: int, headers: dict) -> tuple[int, byte
         raise UpstreamBadResponse(service)
     page = cacheable_page(response.status, returned_headers(response.headers), response.body)
     return 200, response.body, elapsed_ms, page
+
+
+def _service_refusal(body: bytes) -> str | None:
+    """The error code of a 503 the service itself answered (e.g. database_unavailable); None for the load
+    balancer's own 503, which says it is the load balancer's."""
+    try:
+        error = json.loads(body)["error"]
+        if (error.get("detail") or {}).get("source") == "load_balancer":
+            return None
+        return str(error["code"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 async def _cached(body: bytes) -> tuple[int, bytes, None, None]:

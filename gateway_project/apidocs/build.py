@@ -164,7 +164,8 @@ RESPONSES = {
         "`detail.service` names it."
     ),
     "ServiceUnavailable": _error(
-        'A service is at capacity ("upstream_busy"); `detail.service` names it.',
+        'A service is at capacity ("upstream_busy"), or answered that it cannot serve right now ("upstream_degraded",'
+        " with its reason in `detail.reason`); `detail.service` names it.",
         "Retry-After",
     ),
     "GatewayTimeout": _error('A service did not answer in time ("upstream_timeout"); `detail.service` names it.'),

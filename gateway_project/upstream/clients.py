@@ -68,7 +68,7 @@ async def _send(service: str, method: str, path: str, headers: dict[str, str], c
             # resending it is safe for an idempotent method or a keyed write. HAProxy decides every other retry.
             if method not in IDEMPOTENT_METHODS and "Idempotency-Key" not in headers:
                 raise
-            return await pool.request(method, path, headers, content, **timeouts)
+            return await pool.request(method, path, headers, content, fresh=True, **timeouts)
     except ReadTimedOut as exc:
         raise UpstreamTimeout(service) from exc
     except UpstreamHTTPError as exc:

@@ -31,7 +31,22 @@ class UpstreamBadResponse(UpstreamError):
 
 
 class UpstreamBusy(UpstreamError):
+    """The load balancer in front of the service refused: every replica was busy (or none was up)."""
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "upstream_busy"
     default_detail = "The {service} service is at capacity; retry shortly."
     wait = 1
+
+
+class UpstreamDegraded(UpstreamError):
+    """The service answered that it cannot serve right now (e.g. its database is down), naming why."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "upstream_degraded"
+    default_detail = "The {service} service cannot answer right now; retry shortly."
+    wait = 1
+
+    def __init__(self, service: str, reason: str | None):
+        super().__init__(service)
+        self.extra_detail = {"service": service, "reason": reason}

@@ -179,15 +179,17 @@ class Pool:
         *,
         connect_timeout: float,
         read_timeout: float,
+        fresh: bool = False,
     ) -> Response:
-        """One exchange; a stale pooled connection raises StaleConnection (the caller decides on a replay)."""
+        """One exchange; a stale pooled connection raises StaleConnection (the caller decides on a replay, which
+        asks for a fresh connection: when a proxy reloads, all of its idle connections close at once)."""
         data = _serialise(method, target, self.host_header, headers, body)
         try:
             await asyncio.wait_for(self.slots.acquire(), connect_timeout)
         except TimeoutError:
             raise ConnectFailed(f"no free connection to {self.host}:{self.port} within {connect_timeout}s") from None
         try:
-            connection = await self._take(connect_timeout)
+            connection = await self._take(connect_timeout, fresh)
             response = await connection.send(data, read_timeout)
             if connection.reusable:
                 connection.reused = True
@@ -198,8 +200,8 @@ class Pool:
         finally:
             self.slots.release()
 
-    async def _take(self, connect_timeout: float) -> _Connection:
-        while self.idle:
+    async def _take(self, connect_timeout: float, fresh: bool) -> _Connection:
+        while self.idle and not fresh:
             connection = self.idle.pop()
             if not connection.closed and not connection.transport.is_closing():
                 return connection

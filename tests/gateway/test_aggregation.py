@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +117,70 @@ def test_the_user_and_product_calls_are_in_flight_at_the_same_time(monkeypatch):
     assert (json.loads(body)["user"]["id"], json.loads(body)["product"]["id"]) == (5, 6)
     assert set(timings) == {"users", "products"}
     assert parts == []  # no page cache in this call: nothing to store
+
+
+SERVICE_REFUSAL = (
+    b'{"error": {"code": "database_unavailable", "message": "The database is unavailable.", "detail": null}}'
+)
+LOAD_BALANCER_REFUSAL = (
+    (Path(__file__).resolve().parents[2] / "haproxy/errors/503.http").read_bytes().split(b"\r\n\r\n")[-1]
+)
+
+
+@pytest.fixture
+def refusing_server():
+    """An HTTP server on loopback that answers every request 503 with the body the test sets."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Refuse(BaseHTTPRequestHandler):
+        body = b""
+
+        def do_GET(self):
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(self.body)))
+            self.end_headers()
+            self.wfile.write(self.body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Refuse, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            SERVICE_REFUSAL,
+            {
+                "code": "upstream_degraded",
+                "message": "The users service cannot answer right now; retry shortly.",
+                "detail": {"service": "users", "reason": "database_unavailable"},
+            },
+        ),
+        (
+            LOAD_BALANCER_REFUSAL,
+            {
+                "code": "upstream_busy",
+                "message": "The users service is at capacity; retry shortly.",
+                "detail": {"service": "users"},
+            },
+        ),
+    ],
+    ids=["the-service-says-why", "the-load-balancer-is-full"],
+)
+def test_a_503_of_a_part_is_a_503_that_says_who_refused_and_why(client, settings, refusing_server, body, error):
+    handler, url = refusing_server
+    handler.body = body
+    settings.USERS_SERVICE_URL = url
+
+    response = client.get("/api/1/1/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json()["error"] == error

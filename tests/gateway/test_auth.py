@@ -345,3 +345,27 @@ def test_in_kubernetes_each_client_behind_haproxy_spends_its_own_budget(authed, 
 
     assert attacker == [401, 401, 429]
     assert bystander.status_code == 401  # its own budget: checked, not refused
+
+
+def test_a_token_check_that_meets_a_database_outage_is_a_503_that_costs_the_address_no_guess(
+    issue_token, authed, settings, monkeypatch
+):
+    from django.db import OperationalError
+
+    import clients.services
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "2/minute"}
+    _, key = issue_token("outage")
+
+    def refused(**kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 refused")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(clients.services, "token_unrevoked_get", refused)
+        during = [authed(key).get("/api/1/1/") for _ in range(4)]
+    after = authed(key).get("/api/1/1/")
+
+    assert [r.status_code for r in during] == [503, 503, 503, 503]
+    assert {r["Retry-After"] for r in during} == {"1"}
+    assert during[0].json()["error"]["code"] == "database_unavailable"
+    assert after.status_code == 200

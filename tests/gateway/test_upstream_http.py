@@ -243,3 +243,26 @@ def test_a_stale_connection_is_replayed_once_only_for_a_request_safe_to_resend(s
             return outcome, len(server.requests)
 
     assert asyncio.run(scenario()) == ((200, 3) if replayed else ("upstream_unavailable", 2))
+
+
+def test_the_replay_after_a_stale_connection_takes_a_new_one_even_when_other_pooled_ones_went_stale_too(settings):
+    # As at an HAProxy reload: every idle connection of the old worker closes at once.
+    from upstream.clients import call
+
+    answered: dict = {}
+
+    async def one_answer_per_connection(reader, writer, head):
+        if answered.get(writer):
+            writer.transport.abort()
+            return
+        answered[writer] = True
+        await ok()(reader, writer, head)
+
+    async def scenario():
+        async with Server(one_answer_per_connection) as server:
+            settings.USERS_SERVICE_URL = f"http://127.0.0.1:{server.port}"
+            await asyncio.gather(*(call("users", "GET", "/api/users/1/", headers={}) for _ in range(2)))
+            replayed = await call("users", "GET", "/api/users/1/", headers={})
+            return replayed.status, server.connections
+
+    assert asyncio.run(scenario()) == (200, 3)
