@@ -19,8 +19,9 @@ from support.stack import Stack
 # some tests take base-8000 and base-6000.
 PORT_BASE = int(os.environ.get("E2E_PORT_BASE", "30000"))
 # The catalogue is larger than every load of the session together: each fresh aggregate reads a user and a
-# product no one has read (Stack.pairs), since the gateway composes an aggregate from its parts' pages.
-SEED_COUNT = 10_000
+# product no one has read, since the gateway composes an aggregate from its parts' pages. The tests' loads
+# take the older half upward (Stack.pairs); the drill, last, the newest 10,000 (stackctl.load.catalogue).
+SEED_COUNT = 20_000
 
 
 @pytest.fixture(scope="session")
