@@ -20,6 +20,7 @@ with SF_SRV_REUSED), which the gateway, as any HTTP client may, replays once (RF
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,35 +133,50 @@ class TierAttempts:
         }
 
 
+def _haproxy_attempts(log_dir: Path, run: str) -> Iterator[tuple[str, str, int, bool]]:
+    """(request id, tier, retries, ended on a replica) of each of HAProxy's log lines of this run."""
+    haproxy_log = Path(log_dir) / "haproxy.log"
+    if not haproxy_log.exists():
+        return
+    with open(haproxy_log, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if run not in line or not line.startswith("{"):
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            request_id, tier = record.get("request_id", ""), TIERS.get(record.get("frontend"))
+            if tier is None or not request_id.startswith(run):
+                continue
+            retries = _RETRIES.fullmatch(str(record.get("retries", "0")))
+            yield (
+                request_id,
+                tier,
+                int(retries.group(1)) if retries else 0,
+                record.get("server") not in ("<NOSRV>", None),
+            )
+
+
 def attempts_per_request(log_dir: Path, run: str, request_ids: set[str] | None = None) -> dict[str, TierAttempts]:
     """{tier: attempts per client attempt} from HAProxy's log lines of this run (ids starting with run)."""
     per_id: dict[str, Counter] = defaultdict(Counter)
     tiers = {tier: TierAttempts() for tier in TIERS.values()}
-    haproxy_log = Path(log_dir) / "haproxy.log"
-    if haproxy_log.exists():
-        with open(haproxy_log, encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                if run not in line or not line.startswith("{"):
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                request_id, tier = record.get("request_id", ""), TIERS.get(record.get("frontend"))
-                if tier is None or not request_id.startswith(run):
-                    continue
-                if request_ids is not None and request_id not in request_ids:
-                    continue
-                retries = _RETRIES.fullmatch(str(record.get("retries", "0")))
-                retried = int(retries.group(1)) if retries else 0
-                ended_on_a_replica = record.get("server") not in ("<NOSRV>", None)
-                per_id[request_id][tier] += retried + ended_on_a_replica
-                tiers[tier].silent_closes += retried > 0 and not ended_on_a_replica
+    for request_id, tier, retried, ended_on_a_replica in _haproxy_attempts(log_dir, run):
+        if request_ids is not None and request_id not in request_ids:
+            continue
+        per_id[request_id][tier] += retried + ended_on_a_replica
+        tiers[tier].silent_closes += retried > 0 and not ended_on_a_replica
     for counts in per_id.values():
         for tier, count in counts.items():
             if count:
                 tiers[tier].counts[count] += 1
     return tiers
+
+
+def retried_at(log_dir: Path, run: str, tier: str) -> set[str]:
+    """The request ids of this run that HAProxy sent to more than one replica of a tier."""
+    return {request_id for request_id, at, retried, _ in _haproxy_attempts(log_dir, run) if at == tier and retried}
 
 
 def answered_per_request(log_dir: Path, run: str) -> dict[str, Counter]:
