@@ -12,6 +12,9 @@ from django.db import connection
 
 from products.demo import demo_product
 from products.models import Product
+from products.services import PRODUCT_IMPORT
+from support.import_checks import disagreements, memo_disagreements
+from svc_common.importing import RowChecker
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +244,20 @@ def test_seeding_past_existing_rows_leaves_no_hole_in_the_ids():
 
     ids = list(Product.objects.order_by("id").values_list("id", flat=True))
     assert ids == list(range(ids[0], ids[0] + 6))
+
+
+def test_the_import_checks_accept_and_refuse_exactly_what_drf_does_fast_path_and_remembered_values_alike():
+    assert disagreements(PRODUCT_IMPORT) == []
+    base = {"name": "Lamp", "sku": "LAMP-1", "price": "12.50", "description": "", "stock": "3"}
+    for field in FIELDS:
+        assert memo_disagreements(PRODUCT_IMPORT, base, field) == [], field
+
+
+def test_a_price_is_the_quantized_decimal_a_post_stores_and_true_is_no_stock_of_one():
+    checker = RowChecker(PRODUCT_IMPORT)
+    base = {"name": "Lamp", "sku": "LAMP-1", "price": "12.5"}
+
+    assert [checker.check(base)["price"] for _ in range(2)] == [Decimal("12.50")] * 2
+    assert str(checker.check(base)["price"]) == "12.50"
+    assert checker.check({**base, "stock": 1})["stock"] == 1
+    assert checker.check({**base, "stock": True}) == "stock: A valid integer is required."

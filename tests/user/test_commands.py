@@ -7,8 +7,10 @@ from django_redis import get_redis_connection
 
 from django.core.management import CommandError, call_command
 
+from support.import_checks import disagreements, memo_disagreements
 from users.demo import demo_user
 from users.models import UserProfile
+from users.services import USER_IMPORT
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,10 @@ def test_seeding_past_existing_users_leaves_no_hole_in_the_ids():
 
     ids = list(UserProfile.objects.order_by("id").values_list("id", flat=True))
     assert ids == list(range(ids[0], ids[0] + 6))
+
+
+def test_the_import_checks_accept_and_refuse_exactly_what_drf_does_fast_path_and_remembered_values_alike():
+    assert disagreements(USER_IMPORT) == []
+    base = {"username": "ada", "email": "ada@example.com", "full_name": "Ada Lovelace"}
+    for field in base:
+        assert memo_disagreements(USER_IMPORT, base, field) == [], field

@@ -11,15 +11,17 @@
   and one invalidation after the last commit: the collection-wide counter, because rows that did not exist
   have no cached copy (svc_common.invalidation).
 
-A batch's keys that the table holds already are looked up in one query, and the other rows go in with COPY
-on PostgreSQL (no model instances; should a concurrent writer take a key meanwhile, the batch goes in again
-with `INSERT ... ON CONFLICT DO NOTHING`), with bulk_create elsewhere (the SQLite fallback).
+On PostgreSQL a batch goes in with COPY (no model instances), first as it is; only when the table refuses a
+value it holds already are the batch's taken keys looked up (one query) and the others copied (should a
+concurrent writer take a key meanwhile, the batch goes in again with `INSERT ... ON CONFLICT DO NOTHING`).
+Elsewhere (the SQLite fallback) the taken keys are looked up first and the rest go in with bulk_create.
 """
 
 import contextlib
 import csv
 import io
 import logging
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -81,6 +83,49 @@ def analyze(model) -> None:
             cursor.execute(f"ANALYZE {connections[model.objects.db].ops.quote_name(model._meta.db_table)}")
 
 
+class CopyRows:
+    """Rows of a model as COPY's CSV: every column but the primary key, a missing field taking its default, and
+    the auto_now/auto_now_add timestamps set to the moment of formatting. An import formats a batch on the
+    thread that checks it, so the thread that writes spends its time in PostgreSQL (svc_common.importing)."""
+
+    def __init__(self, model):
+        self.stamped = [
+            f for f in model._meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        ]
+        self.columns = [f for f in model._meta.concrete_fields if not f.primary_key and f not in self.stamped]
+        self._names = frozenset(field.name for field in self.columns)
+        names = [field.name for field in self.columns]
+        # itemgetter returns a tuple of the row's values, in C; of a single name, the value alone.
+        self._in_order = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        # A default made by a callable (a uuid4, a now) is made per row; any other is the same for every row.
+        self._made_per_row = [f for f in self.columns if f.has_default() and callable(f.default)]
+
+    def values(self, rows: list[dict]) -> list[list]:
+        """One list per column (not stamped), in self.columns' order."""
+        return [list(column) for column in zip(*map(self._in_order, self._complete(rows)), strict=True)]
+
+    def text(self, rows: list[dict]) -> str:
+        """The rows as CSV, every value quoted (so "" is not NULL)."""
+        buffer = io.StringIO()
+        stamps = (timezone.now().isoformat(),) * len(self.stamped)
+        csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(
+            self._in_order(row) + stamps for row in self._complete(rows)
+        )
+        return buffer.getvalue()
+
+    def _complete(self, rows: list[dict]) -> list[dict]:
+        """The rows with every column, a missing field taking its default."""
+        if all(self._names <= row.keys() for row in rows):
+            return rows
+        shared = {f.name: f.get_default() for f in self.columns if f not in self._made_per_row}
+        return [
+            row
+            if self._names <= row.keys()
+            else {**shared, **{f.name: f.get_default() for f in self._made_per_row}, **row}
+            for row in rows
+        ]
+
+
 class TableLoad:
     """One bulk load into a model's table (a context manager): batches in, then the indexes, ANALYZE and
     the invalidation of `collection`."""
@@ -91,11 +136,7 @@ class TableLoad:
         self.connection = connections[model.objects.db]
         self.rebuild = bool(rows_expected) and is_postgresql(model) and rows_expected >= table_rows(model)
         self._stack = contextlib.ExitStack()
-        timestamps = [
-            f for f in model._meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-        ]
-        self._stamped = timestamps
-        self._columns = [f for f in model._meta.concrete_fields if not f.primary_key and f not in timestamps]
+        self.rows = CopyRows(model)
 
     @property
     def mode(self) -> str:
@@ -129,32 +170,43 @@ class TableLoad:
             cursor.execute(sql, params)
             return cursor.fetchone()[0]
 
-    def insert(self, rows: list[dict], *, key: str) -> set:
+    def insert(self, rows: list[dict], *, key: str, text: str | None = None) -> set:
         """Insert the rows (field name -> value; a missing field takes its default) whose unique fields hold
-        values the table does not have yet; returns the `key` values of the rows inserted.
+        values the table does not have yet; returns the `key` values of the rows inserted. `text`: the rows
+        already formatted by CopyRows.text.
 
-        The taken values are looked up first, one query, and the rest inserted with a plain INSERT: ON CONFLICT
-        would cost a speculative insertion per row, four times the time. Should another writer take a value
-        in between, the batch is inserted again with ON CONFLICT DO NOTHING, which is safe against races."""
+        On PostgreSQL the batch is first copied as it is, in a savepoint: a fresh load meets no taken value,
+        and then one COPY is the whole cost. When the table refuses one, the taken values are looked up (one
+        query) and only the rest copied; should another writer take a value in between, the batch is inserted
+        with ON CONFLICT DO NOTHING, which is safe against races but costs a speculative insertion per row,
+        four times the time."""
         if not rows:
             return set()
-        unique = [field.name for field in self._columns if field.unique]
         with self.batch():
-            taken = self._taken(rows, unique)
-            fresh = [row for row in rows if not any(row[name] in taken[name] for name in unique)]
-            if not fresh:
-                return set()
             if not is_postgresql(self.model):
                 # The base manager's bulk_create publishes no per-row invalidation: the load publishes once.
+                fresh = self._fresh(rows)
                 self.model._base_manager.bulk_create([self.model(**row) for row in fresh])
                 return {row[key] for row in fresh}
+            with contextlib.suppress(IntegrityError), transaction.atomic(using=self.model.objects.db):
+                self._copy(text if text is not None else self.rows.text(rows))
+                return {row[key] for row in rows}
+            fresh = self._fresh(rows)
+            if not fresh:
+                return set()
             try:
                 with transaction.atomic(using=self.model.objects.db):
-                    self._copy(fresh)
+                    self._copy(self.rows.text(fresh))
                 return {row[key] for row in fresh}
             except IntegrityError:
                 logger.info("a concurrent writer took a key of this batch; inserting it with ON CONFLICT")
                 return self._insert_unnest(fresh, key)
+
+    def _fresh(self, rows: list[dict]) -> list[dict]:
+        """The rows none of whose unique values the table holds."""
+        unique = [field.name for field in self.rows.columns if field.unique]
+        taken = self._taken(rows, unique)
+        return [row for row in rows if not any(row[name] in taken[name] for name in unique)]
 
     def _taken(self, rows: list[dict], unique: list[str]) -> dict[str, set]:
         """For each unique field, the values of these rows the table already holds (one query)."""
@@ -180,39 +232,31 @@ class TableLoad:
                 taken[name].add(value)
         return taken
 
-    def _values(self, rows: list[dict]) -> list[list]:
-        return [
-            [row[field.name] if field.name in row else field.get_default() for row in rows] for field in self._columns
-        ]
-
-    def _copy(self, rows: list[dict]) -> None:
-        """COPY the rows into the table: PostgreSQL's fastest way in (every value quoted, so "" is not NULL)."""
+    def _copy(self, text: str) -> None:
+        """COPY rows formatted by CopyRows.text into the table: PostgreSQL's fastest way in."""
         quote = self.connection.ops.quote_name
-        columns = ", ".join(quote(field.column) for field in [*self._columns, *self._stamped])
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
-        stamp = timezone.now().isoformat()
-        stamps = [stamp] * len(self._stamped)
-        writer.writerows([*values, *stamps] for values in zip(*self._values(rows), strict=True))
-        buffer.seek(0)
-        with self.connection.cursor() as cursor:
+        columns = ", ".join(quote(field.column) for field in [*self.rows.columns, *self.rows.stamped])
+        # The raw cursor's errors become Django's (IntegrityError), as its own cursor's are.
+        with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
             copy = f"COPY {quote(self.model._meta.db_table)} ({columns}) FROM STDIN WITH (FORMAT csv)"
-            cursor.cursor.copy_expert(copy, buffer)
+            # One read of the whole batch: psycopg2 reads 8 KiB at a time by default, and each read takes the GIL
+            # back from the thread checking the next batch, which can hold it for a switch interval (5 ms).
+            cursor.cursor.copy_expert(copy, io.StringIO(text), size=max(len(text), 8192))
 
     def _insert_unnest(self, rows: list[dict], key: str) -> set:
         """INSERT ... ON CONFLICT DO NOTHING of the rows; returns the `key` values of those inserted."""
         quote = self.connection.ops.quote_name
         table, returning = quote(self.model._meta.db_table), quote(self.model._meta.get_field(key).column)
-        columns = ", ".join(quote(field.column) for field in self._columns)
-        stamps = "".join(f", {quote(field.column)}" for field in self._stamped)
-        arrays = ", ".join(f"%s::{self._array_type(field)}[]" for field in self._columns)
+        columns = ", ".join(quote(field.column) for field in self.rows.columns)
+        stamps = "".join(f", {quote(field.column)}" for field in self.rows.stamped)
+        arrays = ", ".join(f"%s::{self._array_type(field)}[]" for field in self.rows.columns)
         # Identifiers from the model's own metadata, quoted; every value travels as a parameter.
         sql = (
-            f"INSERT INTO {table} ({columns}{stamps}) SELECT {columns}{', now()' * len(self._stamped)}"  # noqa: S608
+            f"INSERT INTO {table} ({columns}{stamps}) SELECT {columns}{', now()' * len(self.rows.stamped)}"  # noqa: S608
             f" FROM unnest({arrays}) AS source({columns}) ON CONFLICT DO NOTHING RETURNING {returning}"
         )
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, self._values(rows))
+            cursor.execute(sql, self.rows.values(rows))
             return {value for (value,) in cursor.fetchall()}
 
     def _array_type(self, field) -> str:
