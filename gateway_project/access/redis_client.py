@@ -9,6 +9,10 @@ connection or opens one, sends, reads, and gives it back: one send and one read 
 Connections are made from the same settings as the Django cache (CACHES["default"]: its URL and socket
 timeouts), so the gateway talks to one Redis. A command that meets a broken connection (Redis restarted) is
 sent once more on a new one; beyond that the caller's breaker takes over (svc_common.breaker).
+
+The socket timeout is an asyncio.timeout() scope around each attempt rather than redis-py's own: with a
+socket_timeout, redis-py sends through asyncio.wait_for(), which on Python 3.11 wraps the send in a task of
+its own, an extra loop iteration on every command of every request.
 """
 
 import asyncio
@@ -18,6 +22,7 @@ from pathlib import Path
 import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from django.conf import settings
 
@@ -41,11 +46,10 @@ class LoopConnections:
     def __init__(self, config: dict):
         self.config = config
         options = config.get("OPTIONS", {})
+        self.timeout = options.get("SOCKET_TIMEOUT")
         # redis-py parses the URL (host, port, db, credentials, TLS) exactly as django-redis does.
         pool = redis.asyncio.ConnectionPool.from_url(
-            config["LOCATION"],
-            socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
-            socket_timeout=options.get("SOCKET_TIMEOUT"),
+            config["LOCATION"], socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"), socket_timeout=None
         )
         self.connection_class, self.connection_kwargs = pool.connection_class, pool.connection_kwargs
         self.idle: list = []
@@ -54,22 +58,29 @@ class LoopConnections:
         connection = self.idle.pop() if self.idle else self.connection_class(**self.connection_kwargs)
         try:
             try:
-                await connection.send_command(*command)
-                reply = await connection.read_response()
+                reply = await self._exchange(connection, command)
             except RedisConnectionError:
                 # The socket broke since its last use (Redis restarted): redis-py closed it, and this
                 # reconnects once. A reply lost after the command ran would run it twice.
-                await connection.send_command(*command)
-                reply = await connection.read_response()
+                reply = await self._exchange(connection, command)
         except ResponseError:
             self._give_back(connection)  # Redis answered: the connection is fine
             raise
         except BaseException:
-            # Cancelled or failed mid-command, a reply may still be on its way: never reuse the socket.
+            # Cancelled, timed out or failed mid-command, a reply may still be on its way: never reuse the socket.
             await connection.disconnect(nowait=True)
             raise
         self._give_back(connection)
         return reply
+
+    async def _exchange(self, connection, command: tuple):
+        try:
+            async with asyncio.timeout(self.timeout):
+                await connection.send_command(*command)
+                return await connection.read_response()
+        except TimeoutError:
+            # As redis-py says it with a socket timeout: a RedisError, which the callers' breaker counts.
+            raise RedisTimeoutError(f"Redis did not answer within {self.timeout}s") from None
 
     async def script(self, name: str, keys: list, args: list):
         """EVALSHA, or EVAL when Redis does not hold the script yet (first call, restart, SCRIPT FLUSH)."""

@@ -5,6 +5,9 @@ Hand-written on purpose: on the bench machine httpx's async transport cost about
 call, and this client about 30 µs (docs/benchmark.md, "The upstream client"). An aggregate miss makes two
 calls; with httpx they alone cost more than the gateway's whole overhead budget on a miss.
 
+Timeouts are asyncio.timeout() scopes, not asyncio.wait_for(): on Python 3.11 wait_for wraps what it waits for
+in a task and a second future, a loop iteration and two callbacks per wait (3.12 rebuilt it on timeout()).
+
 Its upstreams are the services' HAProxy frontends, so it needs only what they speak: HTTP/1.1 with
 Content-Length or chunked bodies. It does not follow redirects, keep cookies or read proxy settings.
 """
@@ -136,7 +139,8 @@ class _Connection(asyncio.Protocol):
         self.exchange = _Exchange(asyncio.get_running_loop().create_future())
         self.transport.write(data)
         try:
-            return await asyncio.wait_for(self.exchange.done, timeout)
+            async with asyncio.timeout(timeout):
+                return await self.exchange.done
         except TimeoutError:
             self.close()
             raise ReadTimedOut(f"no complete answer within {timeout}s") from None
@@ -185,7 +189,8 @@ class Pool:
         asks for a fresh connection: when a proxy reloads, all of its idle connections close at once)."""
         data = _serialise(method, target, self.host_header, headers, body)
         try:
-            await asyncio.wait_for(self.slots.acquire(), connect_timeout)
+            async with asyncio.timeout(connect_timeout):
+                await self.slots.acquire()
         except TimeoutError:
             raise ConnectFailed(f"no free connection to {self.host}:{self.port} within {connect_timeout}s") from None
         try:
@@ -207,9 +212,8 @@ class Pool:
                 return connection
         loop = asyncio.get_running_loop()
         try:
-            _, connection = await asyncio.wait_for(
-                loop.create_connection(_Connection, self.host, self.port), connect_timeout
-            )
+            async with asyncio.timeout(connect_timeout):
+                _, connection = await loop.create_connection(_Connection, self.host, self.port)
         except TimeoutError:
             raise ConnectFailed(f"could not connect to {self.host}:{self.port} within {connect_timeout}s") from None
         except OSError as exc:

@@ -1,8 +1,12 @@
 """Distributed rate limiting: GCRA in one Redis script, IETF RateLimit headers, and the Redis-down policy."""
 
+import time
+
 import pytest
 
 from clients.rates import Policy, parse_rate
+from support.redis_server import RedisServer
+from svc_common.breaker import redis_breaker
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +95,39 @@ def test_with_redis_unreachable_and_fail_closed_requests_get_429_not_5xx(issue_t
     assert response.status_code == 429
     assert response["Retry-After"] == "1"
     assert response.json()["error"]["code"] == "rate_limiter_unavailable"
+
+
+@pytest.fixture
+def paused_redis(tmp_path, settings):
+    """A Redis of the test's own, stopped with SIGSTOP: connections open, commands never answered."""
+    server = RedisServer(tmp_path)
+    server.start()
+    caches = {**settings.CACHES}
+    caches["default"] = {**caches["default"], "LOCATION": server.url}
+    settings.CACHES = caches
+    server.pause()
+    yield server
+    server.stop()
+
+
+def test_with_redis_paused_a_request_is_answered_unmetered_after_one_socket_timeout(
+    issue_token, settings, authed, paused_redis
+):
+    _, key = issue_token("paused", rate="1/minute")
+    settings.RATE_LIMIT_FAIL_OPEN = True
+    client = authed(key)
+
+    started = time.monotonic()
+    response = client.get("/api/1/1/")
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 200
+    assert sorted(response.json()) == ["product", "user"]
+    assert "RateLimit" not in response
+    # The access step's command timed out as a RedisError: the breaker opened instead of a 500 or a hang.
+    assert redis_breaker.available() is False
+    timeout = settings.CACHES["default"]["OPTIONS"]["SOCKET_TIMEOUT"]
+    assert timeout <= elapsed < timeout + 1.5
 
 
 def test_a_request_the_event_loop_hands_to_django_is_metered_once(issue_token, authed, settings):
