@@ -14,7 +14,7 @@ from products.demo import demo_product
 from products.models import Product
 from products.services import PRODUCT_IMPORT
 from support.import_checks import disagreements, memo_disagreements
-from svc_common.importing import RowChecker
+from svc_common.importing import RowChecker, import_file
 
 pytestmark = pytest.mark.django_db
 
@@ -215,6 +215,19 @@ def test_a_row_that_is_not_utf8_is_one_bad_row(tmp_path):
     assert list(Product.objects.values_list("sku", flat=True)) == ["M-1"]
 
 
+def test_a_field_longer_than_csv_reads_is_one_bad_row_and_the_rows_after_it_load(tmp_path):
+    path = tmp_path / "products.csv"
+    huge = "x" * 200_000  # past the csv module's field limit (131,072 characters)
+    path.write_text(f"name,sku,price,description\nLamp,L-1,1.00,\nMug,M-1,2.00,{huge}\nCup,C-1,3.00,\n")
+
+    out, err, error = run_import(path)
+
+    assert error == "1 rows rejected; the other rows were loaded."
+    assert err.splitlines() == ["line 3: not valid CSV: field larger than field limit (131072)"]
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["C-1", "L-1"]
+    assert "3 rows read, 2 created, 1 rejected" in out
+
+
 def test_a_file_without_a_known_suffix_needs_format(tmp_path):
     path = tmp_path / "products.txt"
     path.write_text("name,sku,price\nLamp,L-1,1.00\n")
@@ -236,6 +249,38 @@ def test_outside_a_transaction_the_rows_are_written_on_a_thread_and_committed(tm
     assert error == "1 rows rejected; the other rows were loaded."
     assert err.splitlines() == ["line 32: price: A valid number is required."]
     assert sorted(Product.objects.values_list("sku", flat=True)) == sorted(f"L-{i}" for i in range(30))
+
+
+class Interrupted(Exception):
+    """Whatever ends an import half-way (Ctrl-C, a lost connection)."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interrupted_incremental_import_keeps_its_committed_batches_and_still_invalidates_once(
+    tmp_path, make_product
+):
+    for i in range(10):
+        make_product(sku=f"OLD-{i}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE products_product")
+    before = counters()["inv:products:*"]
+    path = tmp_path / "products.csv"
+    path.write_text("name,sku,price\n" + "".join(f"Lamp {i},L-{i},1.00\n" for i in range(6)))
+    written = []
+
+    def interrupt_after_the_first_batch(rows: int) -> None:
+        written.append(rows)
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        import_file(PRODUCT_IMPORT, str(path), batch_size=2, progress=interrupt_after_the_first_batch, total=6)
+
+    assert written == [2]
+    assert list(Product.objects.filter(sku__startswith="L-").order_by("sku").values_list("sku", flat=True)) == [
+        "L-0",
+        "L-1",
+    ]
+    assert counters()["inv:products:*"] == before + 1
 
 
 def test_seeding_past_existing_rows_leaves_no_hole_in_the_ids():

@@ -137,6 +137,7 @@ class TableLoad:
         self.rebuild = bool(rows_expected) and is_postgresql(model) and rows_expected >= table_rows(model)
         self._stack = contextlib.ExitStack()
         self.rows = CopyRows(model)
+        self.wrote = False  # whether a batch went in (committed at once, in incremental mode)
 
     @property
     def mode(self) -> str:
@@ -152,6 +153,8 @@ class TableLoad:
         self._stack.__exit__(exc_type, exc, tb)
         if exc_type is None:
             analyze(self.model)
+        if exc_type is None or (self.wrote and not self.rebuild):
+            # An interrupted incremental load keeps the batches it committed: the caches must learn of them too.
             invalidate(collection=self.collection, object_ids=[])
 
     def batch(self):
@@ -162,7 +165,9 @@ class TableLoad:
         """Run one statement of the load (a seed's INSERT ... SELECT); returns the rows it inserted."""
         with self.batch(), self.connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.rowcount
+            inserted = cursor.rowcount
+        self.wrote = self.wrote or inserted > 0
+        return inserted
 
     def scalar(self, sql: str, params):
         """The one value a query of the load returns."""
@@ -180,6 +185,11 @@ class TableLoad:
         query) and only the rest copied; should another writer take a value in between, the batch is inserted
         with ON CONFLICT DO NOTHING, which is safe against races but costs a speculative insertion per row,
         four times the time."""
+        inserted = self._insert(rows, key, text)
+        self.wrote = self.wrote or bool(inserted)
+        return inserted
+
+    def _insert(self, rows: list[dict], key: str, text: str | None) -> set:
         if not rows:
             return set()
         with self.batch():

@@ -232,7 +232,10 @@ class RowChecker:
 
 def csv_records(handle, fields: dict) -> Iterator[tuple[int, dict | str]]:
     reader = csv.reader(handle)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ImportFormatError(f"CSV header: not valid CSV: {exc}") from exc
     if header is None:
         return
     header = [name.strip() for name in header]
@@ -243,11 +246,19 @@ def csv_records(handle, fields: dict) -> Iterator[tuple[int, dict | str]]:
         problems += [f"missing column(s): {', '.join(missing)}"] * bool(missing)
         raise ImportFormatError(f"CSV header {header}: {'; '.join(problems)}. Columns: {', '.join(fields)}.")
     line = reader.line_num + 1
-    for values in reader:
-        if len(values) != len(header):
-            yield line, f"{len(values)} values for {len(header)} columns"
-        elif any(values):
-            yield line, dict(zip(header, values))  # noqa: B905 (the lengths are equal, checked above)
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # One bad row (a field past csv.field_size_limit): the reader drops the rest of that line and goes on.
+            yield line, f"not valid CSV: {exc}"
+        else:
+            if len(values) != len(header):
+                yield line, f"{len(values)} values for {len(header)} columns"
+            elif any(values):
+                yield line, dict(zip(header, values))  # noqa: B905 (the lengths are equal, checked above)
         line = reader.line_num + 1
 
 
