@@ -51,6 +51,17 @@ def clean_redis(settings):
 
 
 @pytest.fixture
+def point_redis_at(settings):
+    """Call it to point the gateway's Redis (the default cache) elsewhere for the rest of the test: by default at a
+    port where nothing listens."""
+
+    def point(location: str = "redis://127.0.0.1:1/0") -> None:
+        settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": location}}
+
+    return point
+
+
+@pytest.fixture
 def issue_token(db):
     """Factory: (client, key) for a new API client with the given limits."""
     from clients.services import api_client_get_or_create, api_client_update, token_issue

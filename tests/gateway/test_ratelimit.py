@@ -62,19 +62,10 @@ def test_an_unlimited_client_gets_no_ratelimit_headers(client):
     assert "RateLimit" not in response and "RateLimit-Policy" not in response
 
 
-@pytest.fixture
-def redis_unreachable(settings):
-    caches = {**settings.CACHES}
-    caches["default"] = {**caches["default"], "LOCATION": "redis://127.0.0.1:1/0"}
-    settings.CACHES = caches
-
-
-def test_with_redis_unreachable_and_fail_open_requests_pass_unmetered(issue_token, settings, authed):
+def test_with_redis_unreachable_and_fail_open_requests_pass_unmetered(issue_token, settings, authed, point_redis_at):
     _, key = issue_token("open", rate="1/minute")
     settings.RATE_LIMIT_FAIL_OPEN = True
-    caches = {**settings.CACHES}
-    caches["default"] = {**caches["default"], "LOCATION": "redis://127.0.0.1:1/0"}
-    settings.CACHES = caches
+    point_redis_at()
 
     statuses = [authed(key).get("/api/1/1/").status_code for _ in range(3)]
     bad_token = authed("B" * 40).get("/api/1/1/")
@@ -83,12 +74,10 @@ def test_with_redis_unreachable_and_fail_open_requests_pass_unmetered(issue_toke
     assert bad_token.status_code == 401
 
 
-def test_with_redis_unreachable_and_fail_closed_requests_get_429_not_5xx(issue_token, settings, authed):
+def test_with_redis_unreachable_and_fail_closed_requests_get_429_not_5xx(issue_token, settings, authed, point_redis_at):
     _, key = issue_token("closed")
     settings.RATE_LIMIT_FAIL_OPEN = False
-    caches = {**settings.CACHES}
-    caches["default"] = {**caches["default"], "LOCATION": "redis://127.0.0.1:1/0"}
-    settings.CACHES = caches
+    point_redis_at()
 
     response = authed(key).get("/api/1/1/")
 
@@ -98,13 +87,11 @@ def test_with_redis_unreachable_and_fail_closed_requests_get_429_not_5xx(issue_t
 
 
 @pytest.fixture
-def paused_redis(tmp_path, settings):
+def paused_redis(tmp_path, point_redis_at):
     """A Redis of the test's own, stopped with SIGSTOP: connections open, commands never answered."""
     server = RedisServer(tmp_path)
     server.start()
-    caches = {**settings.CACHES}
-    caches["default"] = {**caches["default"], "LOCATION": server.url}
-    settings.CACHES = caches
+    point_redis_at(server.url)
     server.pause()
     yield server
     server.stop()

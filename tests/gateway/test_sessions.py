@@ -154,11 +154,9 @@ def test_a_session_cannot_revoke_a_token_it_does_not_present(log_in):
     assert response.json()["error"]["code"] == "no_token_presented"
 
 
-def test_with_redis_unreachable_a_session_is_served_unmetered_or_refused_per_setting(log_in, settings):
+def test_with_redis_unreachable_a_session_is_served_unmetered_or_refused_per_setting(log_in, settings, point_redis_at):
     person = log_in()
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"},
-    }
+    point_redis_at()
 
     fail_open = person.browser.get("/api/products/1/")
     settings.RATE_LIMIT_FAIL_OPEN = False
