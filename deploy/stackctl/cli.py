@@ -181,7 +181,7 @@ def cmd_drill(args) -> int:
     from . import drill  # the load generator's httpx: imported only when a drill runs
 
     state = operations.require_haproxy(StackState.load(), "drill")
-    report = drill.run(state, quick=args.quick, with_database=args.with_database)
+    report = drill.run(state, quick=args.quick, with_database=args.with_database, read_ids=args.read_ids)
     return 0 if report["verdict"]["ok"] else 1
 
 
@@ -202,6 +202,14 @@ def cmd_token(args) -> int:
     options = ["--unlimited"] if args.unlimited else (["--rate", args.rate] if args.rate else [])
     print(databases.manage(SERVICES["gateway"], backend, "issue_token", args.username, *options).strip())
     return 0
+
+
+def id_range(text: str) -> tuple[int, int]:
+    """LOW-HIGH, both positive integers, LOW <= HIGH."""
+    low, _, high = text.partition("-")
+    if not (low.isdigit() and high.isdigit()) or not 0 < int(low) <= int(high):
+        raise argparse.ArgumentTypeError(f"{text!r} is not LOW-HIGH (e.g. 10001-20000)")
+    return int(low), int(high)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     drill_parser.add_argument("--quick", action="store_true", help="short phases: under 2 minutes")
     drill_parser.add_argument(
         "--with-database", action="store_true", help="also restart PostgreSQL (it touches a shared server)"
+    )
+    drill_parser.add_argument(
+        "--read-ids",
+        type=id_range,
+        metavar="LOW-HIGH",
+        help="the user and product ids aggregate reads take, e.g. rows no one else reads (default: the newest 10,000)",
     )
     drill_parser.set_defaults(func=cmd_drill)
 

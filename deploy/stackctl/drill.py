@@ -54,8 +54,9 @@ class Fault:
 
 
 class Drill:
-    def __init__(self, state: StackState, *, quick: bool, with_database: bool):
+    def __init__(self, state: StackState, *, quick: bool, with_database: bool, read_ids: tuple[int, int] | None = None):
         self.state, self.quick, self.with_database = state, quick, with_database
+        self.read_ids = read_ids  # (lowest, highest) user and product id the aggregate reads may take
         self.settle = 60 if quick else 400  # client requests to let through after each step
         self.run = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.faults: list[Fault] = []
@@ -71,6 +72,11 @@ class Drill:
         self.gateway, self.headers = gateway, headers = gateway, {"Authorization": f"Token {token.strip()}"}
         with httpx.Client(base_url=gateway, headers=headers, timeout=10) as client:
             users, products = catalogue(client)
+            if self.read_ids:
+                low, high = self.read_ids
+                users, products = ([i for i in ids if low <= i <= high] for ids in (users, products))
+                if not users or not products:
+                    raise StackError(f"no users and products with ids in {self.read_ids} among the newest 10,000")
             client.get(HOT_PATH).raise_for_status()  # the hot page is cached before the drill starts
         start = random.randrange(max(1, min(len(users), len(products))))  # noqa: S311
         self.pairs = pairs = FreshPairs(users, products, start=start, wrap=True)
@@ -241,6 +247,11 @@ class Drill:
         code = (request.answer or {}).get("error", {}).get("code") if isinstance(request.answer, dict) else None
         return in_database_fault and final.status == 503 and bool(final.retry_after) and code in EXPECTED_FAILURE_CODES
 
+    def _phase(self, request: ClientRequest) -> str:
+        """The fault the request was sent during or after."""
+        started = [fault.name for fault in self.faults if fault.start <= request.started]
+        return f"during or after {started[-1]}" if started else "before the first fault"
+
     def report(self, result) -> dict:
         writes = audit.keyed_writes(databases.database_url(SERVICES["products"], self.state.database), result.requests)
         attempts = audit.attempts_per_request(config.log_dir(), f"drill-{self.run}")
@@ -309,7 +320,10 @@ class Drill:
             # answered), can find the pages its own first try stored: such reads reached the services too.
             "fresh_reads": len(reads) - len(first_try_hits),
             "retried_reads_answered_by_cache": len(cache_answered) - len(first_try_hits),
-            "examples_of_first_try_hits": [request.call.path for request in first_try_hits[:5]],
+            "examples_of_first_try_hits": [
+                f"{request.call.path} at {request.started:.1f} s, {self._phase(request)}"
+                for request in first_try_hits[:5]
+            ],
             "faults": faults,
             "writes": writes.as_dict(),
             "stale_reads": result.stale_reads,
@@ -372,11 +386,11 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def run(state: StackState, *, quick: bool, with_database: bool) -> dict:
+def run(state: StackState, *, quick: bool, with_database: bool, read_ids: tuple[int, int] | None = None) -> dict:
     """Run the drill, write var/drill/<run>/report.{json,md}, print the Markdown; returns the report."""
     if state.database == "sqlite":
         raise StackError("the drill checks writes in PostgreSQL: start the stack with PostgreSQL")
-    drill = Drill(state, quick=quick, with_database=with_database)
+    drill = Drill(state, quick=quick, with_database=with_database, read_ids=read_ids)
     report = drill.run_all()
     directory = config.drill_dir() / report["run"]
     directory.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from support.stack import Stack
 PORT_BASE = int(os.environ.get("E2E_PORT_BASE", "30000"))
 # The catalogue is larger than every load of the session together: each fresh aggregate reads a user and a
 # product no one has read, since the gateway composes an aggregate from its parts' pages. The tests' loads
-# take the older half upward (Stack.pairs); the drill, last, the newest 10,000 (stackctl.load.catalogue).
+# take the older half upward (Stack.pairs); the drill, last, the newer half (test_drill.py, --read-ids).
 SEED_COUNT = 20_000
 
 

@@ -10,7 +10,10 @@ import time
 
 def test_the_quick_drill_passes_in_under_two_minutes_and_its_report_shows_every_fault(stack):
     started = time.monotonic()
-    result = stack.manage("drill", "--quick", "--with-database", check=False, timeout=300)
+    # The newer half of the seeded catalogue: rows no test reads, and none a test created (whose pages the
+    # tests' loads read back, so an aggregate of one may be composed from cached pages on its first try).
+    read_ids = f"{stack.seed_count // 2 + 1}-{stack.seed_count}"
+    result = stack.manage("drill", "--quick", "--with-database", "--read-ids", read_ids, check=False, timeout=300)
     seconds = time.monotonic() - started
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

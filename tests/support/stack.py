@@ -157,7 +157,7 @@ class Stack:
     def pairs(self) -> FreshPairs:
         """Aggregates of a user and a product no test has read, shared by every load of the session. Ids 1
         to 50 are left to the tests that read fixed ids and rely on no one having read them; the newer half
-        of the catalogue to the drill, which reads newest first."""
+        of the catalogue to the drill (test_drill.py)."""
         if self._pairs is None:
             ids = list(range(51, self.seed_count // 2 + 1))
             self._pairs = FreshPairs(ids, ids)
