@@ -379,8 +379,8 @@ def stored(stack, run: str) -> dict[str, int]:
     return rows
 
 
-def haproxy_lines(stack, run: str, frontend: str) -> dict | None:
-    """{request id: (status, retries)} of this run's lines at one frontend, once both are logged."""
+def haproxy_lines(stack, run: str, frontend: str, count: int = 2) -> dict | None:
+    """{request id: (status, retries)} of this run's lines at one frontend, once all `count` are logged."""
     import json
 
     found = {}
@@ -389,4 +389,57 @@ def haproxy_lines(stack, run: str, frontend: str) -> dict | None:
             record = json.loads(line)
             if record["frontend"] == frontend:
                 found[record["request_id"]] = (record["status"], record["retries"])
-    return found if len(found) == 2 else None
+    return found if len(found) == count else None
+
+
+def test_a_gateway_killed_while_its_keyed_post_still_runs_at_the_service_gives_the_client_that_posts_answer(stack):
+    """HAProxy retries the keyed POST onto another gateway while the first attempt is still running at the
+    products service: the duplicate waits for it (IDEMPOTENCY_WAIT_SECONDS) and replays its answer."""
+    index = stack.replicas("gateway")[-1]
+    server, others = f"gateway-{index}", [other for other in stack.replicas("gateway") if other != index]
+    run = uuid.uuid4().hex[:8]
+    body = {"name": "Still running", "sku": f"MID-RUNNING-{run}", "price": "2.00"}
+    headers = {**stack.auth_headers(), "Idempotency-Key": f"running-{run}", "X-Request-ID": f"running-{run}"}
+    answers = []
+
+    def post() -> None:
+        with httpx.Client(base_url=stack.url("gateway"), timeout=20) as client:
+            answers.append(client.post("/api/products/", json=body, headers=headers))
+
+    haproxy_stats.wait_until_serving(stack.url("stats"), "be_gateway", server)
+    blocker = stack.connect("products")  # holds off every insert into the products table: the POST runs on
+    with blocker.cursor() as cursor:  # at the service, its transaction and the key's lock open
+        cursor.execute("LOCK TABLE products_product IN SHARE MODE")
+    for other in others:
+        stack.haproxy(f"set server be_gateway/gateway-{other} state drain")
+    thread = threading.Thread(target=post)
+    try:
+        thread.start()
+        poll(lambda: waiting(blocker, "relation") == 1, timeout=10, what="the POST to wait for its insert")
+        for other in others:
+            stack.haproxy(f"set server be_gateway/gateway-{other} state ready")
+        os.killpg(stack.pid(server), signal.SIGKILL)
+        poll(lambda: waiting(blocker, "advisory") == 1, timeout=10, what="HAProxy's retry to wait for the first")
+        blocker.rollback()  # the first attempt's insert goes on, and commits
+        thread.join(timeout=20)
+    finally:
+        blocker.close()
+        for other in others:
+            stack.haproxy(f"set server be_gateway/gateway-{other} state ready")
+        stack.manage("rollout", "gateway", "--replica", str(index))
+
+    [answer] = answers
+    assert (answer.status_code, answer.headers["Idempotent-Replayed"]) == (201, "true")
+    assert stored(stack, run) == {body["sku"]: answer.json()["id"]}  # one row
+    lines = poll(lambda: haproxy_lines(stack, run, "fe_gateway", count=1), timeout=5, what="HAProxy's log line")
+    assert lines == {f"running-{run}": (201, "+1")}  # one retry at the gateway tier, none by the client
+
+
+def waiting(connection, locktype: str) -> int:
+    """Other sessions' lock requests of a type ("relation", "advisory") not granted yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = %s AND NOT granted AND pid <> pg_backend_pid()",
+            [locktype],
+        )
+        return cursor.fetchone()[0]

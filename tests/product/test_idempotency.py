@@ -1,6 +1,8 @@
 """Idempotency-Key on the product service, against the real PostgreSQL."""
 
 import hashlib
+import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -58,13 +60,27 @@ def test_the_same_key_with_a_different_request_is_422_and_changes_nothing(gatewa
     assert list(Product.objects.values_list("price", flat=True)) == [pytest.approx(5)]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_key_still_in_flight_gets_409(gateway_as):
-    lock_id = int.from_bytes(hashlib.sha256(b"client:1\nkey-busy").digest()[:8], "big", signed=True)
+def hold_key(key: str, client_id: int = 1):
+    """A connection of our own holding the advisory lock of (client, key), as a request in flight does."""
+    lock_id = int.from_bytes(hashlib.sha256(f"client:{client_id}\n{key}".encode()).digest()[:8], "big", signed=True)
     holder = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=connection.settings_dict["NAME"])
+    holder.autocommit = True
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+    return holder
+
+
+def waiting_for_advisory_locks(holder) -> int:
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_held_in_flight_past_the_wait_gets_409_and_nothing_is_written(gateway_as, settings):
+    settings.IDEMPOTENCY_WAIT_SECONDS = 0.2
+    holder = hold_key("key-busy")
     try:
-        with holder.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
         response = create(gateway_as(1), "key-busy")
     finally:
         holder.close()
@@ -72,6 +88,38 @@ def test_a_key_still_in_flight_gets_409(gateway_as):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_key_in_flight"
     assert Product.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_duplicates_arriving_while_the_key_is_in_flight_wait_for_it_and_the_write_happens_once(gateway_as, settings):
+    settings.IDEMPOTENCY_WAIT_SECONDS = 10
+    holder = hold_key("key-queued")
+    responses = []
+
+    def send() -> None:
+        responses.append(create(gateway_as(1), "key-queued", sku="IDEM-QUEUED"))
+        connection.close()  # this thread's own connection
+
+    senders = [threading.Thread(target=send) for _ in range(3)]
+    try:
+        for sender in senders:
+            sender.start()
+        deadline = time.monotonic() + 10
+        while waiting_for_advisory_locks(holder) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert waiting_for_advisory_locks(holder) == 3  # all three are waiting behind the holder
+    finally:
+        holder.close()  # lets them go, one at a time
+    for sender in senders:
+        sender.join(timeout=10)
+
+    assert sorted((r.status_code, r.get("Idempotent-Replayed", "")) for r in responses) == [
+        (201, ""),
+        (201, "true"),
+        (201, "true"),
+    ]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert Product.objects.filter(sku="IDEM-QUEUED").count() == 1
 
 
 def test_keys_are_scoped_per_api_client(gateway_as, make_product):

@@ -1,10 +1,13 @@
 """Idempotency-Key (IETF draft) for POST and PATCH: one execution per (client, key), replayed after.
 
 The record is written in the same transaction as the change, so a worker killed midway leaves
-neither. A duplicate that arrives while the first is still in flight gets 409: on PostgreSQL a
-transaction-scoped advisory lock refuses it at once; on SQLite, whose writers queue for the write lock
-(IMMEDIATE transactions, svc_common.conf), it finds a record made after it arrived. Should two writes of
-one key still meet at the record's unique constraint, the later one is a 409 too, never a 500.
+neither. A duplicate that arrives while the first is still in flight waits for it, then replays its
+answer (or runs, if the first failed or died): on PostgreSQL it waits for a transaction-scoped advisory
+lock, up to IDEMPOTENCY_WAIT_SECONDS, past which it gets 409; on SQLite writers queue for the write lock
+anyway (IMMEDIATE transactions, svc_common.conf). So a keyed write that HAProxy retries onto another
+gateway, after the first gateway died with the write still running at the service, gets the write's own
+answer. Should two writes of one key still meet at the record's unique constraint, the later one is a 409,
+never a 500.
 """
 
 import functools
@@ -13,13 +16,14 @@ import json
 import re
 from datetime import timedelta
 
+from psycopg2 import errorcodes
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
 from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -59,13 +63,25 @@ def caller_scope(request) -> str:
 
 
 def _lock(scope: str, key: str) -> bool:
-    """Try the transaction-scoped advisory lock for (scope, key); SQLite serialises writers anyway."""
+    """Take the transaction-scoped advisory lock for (scope, key), waiting up to IDEMPOTENCY_WAIT_SECONDS for
+    a request in flight with the same key; False past that. SQLite serialises writers anyway."""
     if connection.vendor != "postgresql":
         return True
     lock_id = int.from_bytes(hashlib.sha256(f"{scope}\n{key}".encode()).digest()[:8], "big", signed=True)
+    wait = f"{max(1, round(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))}ms"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
-        return cursor.fetchone()[0]
+        try:
+            # One round trip; the write itself then runs under the database's own lock_timeout again.
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true); SELECT pg_advisory_xact_lock(%s);"
+                " SET LOCAL lock_timeout TO DEFAULT",
+                [wait, lock_id],
+            )
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) == errorcodes.LOCK_NOT_AVAILABLE:
+                return False  # the transaction is aborted: the caller raises out of it
+            raise
+    return True
 
 
 def idempotent(view_method):
@@ -79,7 +95,6 @@ def idempotent(view_method):
         if not _WELL_FORMED_KEY.match(key):
             raise ValidationError({IDEMPOTENCY_HEADER: ["Use 1 to 255 printable ASCII characters."]})
         scope, fingerprint, model = caller_scope(request), request_fingerprint(request), record_model()
-        arrived = timezone.now()
         with transaction.atomic():
             if not _lock(scope, key):
                 raise KeyInFlight()
@@ -89,8 +104,6 @@ def idempotent(view_method):
                 record.delete()
                 record = None
             if record is not None:
-                if record.created_at > arrived:
-                    raise KeyInFlight()  # its first request was still in flight when this one arrived
                 if record.fingerprint != fingerprint:
                     raise KeyReused()
                 return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})

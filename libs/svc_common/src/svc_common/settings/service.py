@@ -36,6 +36,9 @@ SERVICE_AUTH_TOKEN, SERVICE_AUTH_PREVIOUS_TOKENS = conf.service_credentials(env,
 # Idempotency-Key: records of keyed POST/PATCH requests, replayed for this long, then pruned
 # (manage.py prune_idempotency_keys).
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
+# How long a duplicate waits for the request in flight with its key before a 409 (under the gateway's
+# UPSTREAM_READ_TIMEOUT, so a retried write gets the first one's answer, not a gateway timeout).
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=2.0)
 
 
 def named(app: str, base_dir: Path) -> tuple[list[str], dict, dict, environ.Path, str]:
