@@ -2,9 +2,10 @@
 in a small pool of this module's own, one per loop.
 
 Hand-made on purpose: with redis.asyncio's own client and pool (BlockingConnectionPool, its retry wrapper and
-Script objects) a cache hit cost the gateway 492–556 µs of CPU against 354–414 µs with this pool, measured
-back to back on the same stack (docs/benchmark.md, "The access step's Redis client"). A command takes an idle
-connection or opens one, sends, reads, and gives it back: one send and one read per command, nothing else.
+Script objects) a cache hit cost the gateway markedly more CPU than with this pool, measured back to back on the
+same stack (the figures: docs/benchmark.md, "The gateway's event loop: maintained parts, measured against what
+we wrote"). A command takes an idle connection or opens one, sends, reads, and gives it back: one send and one
+read per command, nothing else.
 
 Connections are made from the same settings as the Django cache (CACHES["default"]: its URL and socket
 timeouts), so the gateway talks to one Redis. A command that meets a broken connection (Redis restarted) is

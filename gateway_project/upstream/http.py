@@ -1,9 +1,10 @@
 """A minimal HTTP/1.1 client for the gateway's upstreams, on the event loop: keep-alive connections pooled per
 address, responses parsed by httptools (the parser uvicorn uses), explicit timeouts, no redirects.
 
-Hand-written on purpose: on the bench machine httpx's async transport cost about 550 µs of CPU per upstream
-call, and this client about 30 µs (docs/benchmark.md, "The upstream client"). An aggregate miss makes two
-calls; with httpx they alone cost more than the gateway's whole overhead budget on a miss.
+Hand-written on purpose: on the bench machine httpx's async transport cost many times this client's CPU per
+upstream call (the figures: docs/benchmark.md, "The gateway's event loop: maintained parts, measured against
+what we wrote"). An aggregate miss makes two calls; with httpx they alone cost more than the gateway's whole
+overhead budget on a miss.
 
 Timeouts are asyncio.timeout() scopes, not asyncio.wait_for(): on Python 3.11 wait_for wraps what it waits for
 in a task and a second future, a loop iteration and two callbacks per wait (3.12 rebuilt it on timeout()).
