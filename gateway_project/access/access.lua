@@ -14,6 +14,9 @@
 --          client's, whose person Django has already authenticated;
 -- ARGV[10]: how many invalidation counters follow KEYS[5]; any keys after them are the page's parts (an
 --   aggregate's user and product detail pages), one per counter, in the same order
+-- ARGV[11]: 0, or, when the database could not verify the token, how long (ms) past its verified_until a
+--   record may still be used (TOKEN_RECORD_GRACE_SECONDS); in that mode an unusable record is a plain
+--   {"miss"}: no "auth" step, no ticket
 -- Reply: {verdict, client, limit, period_ms, remaining, reset_ms, retry_after_ms, page...}
 --   verdict: "ok", "limited", "miss" or "expired"; a miss is {"miss", ticket}: there is no verified record,
 --   the database must decide, and only a store that brings this ticket back caches the record
@@ -38,7 +41,11 @@ local unlimited = false
 if KEYS[1] ~= '' then
   local rec = redis.call('HMGET', KEYS[1], 'client', 'limit', 'period_ms', 'unlimited', 'expires_ms',
     'verified_until', 'ticket')
-  if not rec[1] or tonumber(rec[6]) <= now then
+  local grace = tonumber(ARGV[11])
+  if not rec[1] or tonumber(rec[6]) + grace <= now then
+    if grace > 0 then
+      return {'miss', ''}
+    end
     -- Not verified (unknown, or verified too long ago): for a token, the address pays one "auth" step
     -- before the database is asked, so guessing tokens is metered before any database work; a token that
     -- proves known gets the step back when its record is stored.
@@ -50,7 +57,10 @@ if KEYS[1] ~= '' then
     end
     local ticket = rec[7] or ARGV[7]
     redis.call('HSET', KEYS[1], 'ticket', ticket)
-    expire_at(expiry, KEYS[1], now + tonumber(ARGV[8]), now)
+    -- Until the ticket's end, or the record's own later end (kept for its grace).
+    local deadline = now + tonumber(ARGV[8])
+    local kept = tonumber(redis.call('ZSCORE', expiry, KEYS[1]) or deadline)
+    expire_at(expiry, KEYS[1], math.max(deadline, kept), now)
     return {'miss', ticket}
   end
   if tonumber(rec[5]) <= now then

@@ -10,6 +10,7 @@ It is the innermost middleware, so every response it makes, hits included, passe
 """
 
 import contextvars
+import logging
 import time
 
 from django.conf import settings
@@ -37,6 +38,7 @@ from .decision import Decision, Failure, Verdict
 from .request import AccessRequest
 from .sessions import session_decision
 
+logger = logging.getLogger("gateway.access")
 # The decision the event loop made for the request being handed to Django (a2wsgi runs Django in a copy of
 # the loop task's context, so the value travels with the request).
 HANDED_OVER: contextvars.ContextVar[Decision | None] = contextvars.ContextVar("access_decision", default=None)
@@ -128,8 +130,15 @@ def _verify(access: AccessRequest, decision: Decision) -> Decision:
         try:
             token = token_authenticate(key=key)
         except (OperationalError, InterfaceError) as exc:
-            # The database failed, not the token: a 503 with Retry-After, which costs the address no guess.
+            # The database failed, not the token: the address gets its guess back, and a record verified
+            # within TOKEN_RECORD_GRACE_SECONDS serves its client meanwhile (cached pages go on); without
+            # one, a 503 with Retry-After.
             run_sync(step.give_back(access))
+            if settings.TOKEN_RECORD_GRACE_SECONDS > 0:
+                kept = run_sync(step.decide(access, database_down=True))
+                if kept.verdict is not Verdict.UNVERIFIED:
+                    logger.warning("Token record used past its verification: the database is unavailable (%s)", exc)
+                    return kept
             raise as_api_exception(exc) from exc
         if token is None:
             raise AuthenticationFailed()

@@ -6,7 +6,8 @@
 -- KEYS[3]: the expiry set
 -- ARGV[1]: the ticket; ARGV[2]: client id; ARGV[3]: its limit (0: the defaults); ARGV[4]: its period in ms;
 -- ARGV[5]: "1" if unlimited; ARGV[6]: when the token expires (ms); ARGV[7]: how long the record may be
--- trusted without the database (ms); ARGV[8]: the "auth" limit; ARGV[9]: the "auth" period in ms
+-- trusted without the database (ms); ARGV[8]: the "auth" limit; ARGV[9]: the "auth" period in ms;
+-- ARGV[10]: how much longer (ms) the record is kept, for use while the database cannot be reached
 -- Reply: 1 when stored, 0 when the ticket was gone.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -16,7 +17,7 @@ end
 local verified_until = now + tonumber(ARGV[7])
 redis.call('HSET', KEYS[1], 'client', ARGV[2], 'limit', ARGV[3], 'period_ms', ARGV[4], 'unlimited', ARGV[5],
   'expires_ms', ARGV[6], 'verified_until', verified_until)
-expire_at(KEYS[3], KEYS[1], verified_until, now)
+expire_at(KEYS[3], KEYS[1], verified_until + tonumber(ARGV[10]), now)
 if KEYS[2] ~= '' then
   gcra_give_back(KEYS[2], now, tonumber(ARGV[8]), tonumber(ARGV[9]))
 end

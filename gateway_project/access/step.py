@@ -51,8 +51,9 @@ def presented_key(request) -> tuple[str | None, Failure | None]:
     return key, None
 
 
-async def decide(request) -> Decision:
-    """The access step for a request (an access.request.AccessRequest)."""
+async def decide(request, *, database_down: bool = False) -> Decision:
+    """The access step for a request (an access.request.AccessRequest). With database_down (the database
+    failed to verify the token), a record verified within TOKEN_RECORD_GRACE_SECONDS is used as verified."""
     group = route_group(request)
     record_key = None
     if group != "auth":
@@ -61,7 +62,8 @@ async def decide(request) -> Decision:
             return Decision(Verdict.UNAUTHENTICATED, failure=failure)
         record_key = token_record_key(token_hash(key))
     spec = pages.spec_for(request) if group == "read" else None
-    return await _run(group, record_key, request.client_ip, spec, guessable=True)
+    grace_ms = settings.TOKEN_RECORD_GRACE_SECONDS * 1000 if database_down else 0
+    return await _run(group, record_key, request.client_ip, spec, guessable=True, grace_ms=grace_ms)
 
 
 async def decide_for_client(request, client_id: int) -> Decision:
@@ -82,6 +84,7 @@ async def remember(request, record_key: str, ticket: str, record: Record, *, gue
     keys = [record_key, _address_key(request.client_ip) if guessable else "", EXPIRY_SET]
     args = [ticket, record.client_id, record.limit, record.period_ms, int(record.unlimited), record.expires_ms]
     args += [settings.TOKEN_RECORD_TTL_SECONDS * 1000, auth.limit, auth.period_ms]
+    args += [settings.TOKEN_RECORD_GRACE_SECONDS * 1000]
     try:
         return await loop_redis().script("record_store", keys, args) == 1
     except RedisError as exc:
@@ -114,7 +117,13 @@ async def wait_for_fill(decision: Decision) -> Decision:
 
 
 async def _run(
-    group: str, record_key: str | None, client_ip: str, spec: pages.PageSpec | None, *, guessable: bool
+    group: str,
+    record_key: str | None,
+    client_ip: str,
+    spec: pages.PageSpec | None,
+    *,
+    guessable: bool,
+    grace_ms: int = 0,
 ) -> Decision:
     if not redis_breaker.available():
         return Decision(Verdict.UNAVAILABLE)
@@ -126,7 +135,7 @@ async def _run(
     )
     generation_count = len(spec.generation_keys) if spec else 0
     args = [group, policy.limit, policy.period_ms, auth.limit, auth.period_ms, settings.PAGE_CACHE_LOCK_MS, unique]
-    args += [TICKET_MS, int(guessable), generation_count]
+    args += [TICKET_MS, int(guessable), generation_count, grace_ms]
     try:
         reply = await loop_redis().script("access", keys, args)
     except RedisError as exc:

@@ -70,6 +70,9 @@ SERVICE_AUTH_TOKEN = conf.service_credential(env, DEBUG)
 # API tokens and rate limits (per token; per client IP for token creation).
 TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=30 * 24 * 3600)
 TOKEN_RECORD_TTL_SECONDS = env.int("TOKEN_RECORD_TTL_SECONDS", default=60)
+# While the database cannot be reached, a record verified no longer than this ago still serves its client (a
+# revocation needs the database too, and drops the record when it commits).
+TOKEN_RECORD_GRACE_SECONDS = env.int("TOKEN_RECORD_GRACE_SECONDS", default=600)
 RATE_LIMITS = {
     "read": env.str("RATE_LIMIT_READ", default="600/minute"),
     "write": env.str("RATE_LIMIT_WRITE", default="120/minute"),

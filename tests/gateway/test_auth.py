@@ -369,3 +369,54 @@ def test_a_token_check_that_meets_a_database_outage_is_a_503_that_costs_the_addr
     assert {r["Retry-After"] for r in during} == {"1"}
     assert during[0].json()["error"]["code"] == "database_unavailable"
     assert after.status_code == 200
+
+
+def _records_verified_seconds_ago(seconds: int) -> None:
+    """Date every cached token record's last verification back, as if TOKEN_RECORD_TTL_SECONDS had passed."""
+    from django_redis import get_redis_connection
+
+    redis = get_redis_connection("default")
+    now_s, now_us = redis.time()
+    for key in redis.scan_iter("gw:token:*"):
+        redis.hset(key, "verified_until", now_s * 1000 + now_us // 1000 - seconds * 1000)
+
+
+def test_while_the_database_is_unreachable_a_token_verified_within_the_grace_is_served_and_after_it_is_a_503(
+    issue_token, authed, settings, monkeypatch
+):
+    from django.db import OperationalError
+
+    import clients.services
+
+    settings.TOKEN_RECORD_GRACE_SECONDS = 600
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "2/minute"}
+    _, key = issue_token("grace")
+    first = authed(key).get("/api/1/1/")  # verified in the database; the page is cached
+    _records_verified_seconds_ago(300)
+
+    def refused(**kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 refused")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(clients.services, "token_unrevoked_get", refused)
+        within = [authed(key).get("/api/1/1/") for _ in range(3)]
+        _records_verified_seconds_ago(601)
+        past = authed(key).get("/api/1/1/")
+
+    assert first.status_code == 200
+    assert [(r.status_code, r["X-Cache"]) for r in within] == [(200, "HIT")] * 3
+    assert within[0].content == first.content
+    assert (past.status_code, past.json()["error"]["code"]) == (503, "database_unavailable")
+    # No guess was spent: the address's two "auth" steps are still there for a token to verify.
+    assert authed(key).get("/api/1/1/").status_code == 200
+
+
+def test_with_the_database_up_a_record_past_its_verification_is_checked_there_again(issue_token, authed, settings):
+    settings.TOKEN_RECORD_GRACE_SECONDS = 600
+    _, key = issue_token("grace-revoked")
+    assert authed(key).get("/api/1/1/").status_code == 200
+    _records_verified_seconds_ago(300)
+    with connection.cursor() as cursor:  # revoked behind the gateway's back: no signal drops the record
+        cursor.execute("UPDATE clients_apitoken SET revoked_at = now()")
+
+    assert authed(key).get("/api/1/1/").status_code == 401
