@@ -116,7 +116,6 @@ def test_a_write_storm_with_replica_kills_loses_nothing_and_doubles_nothing(stac
     # Every retry is counted: each follows a kill (a write in flight on a killed worker whose retry by HAProxy
     # also failed, or a replica restarting), never more than every client once per kill.
     assert sum(retries.values()) <= CLIENTS * len(kills), retries
-    assert set(retries) <= RETRYABLE | {"ReadError", "RemoteProtocolError", "ConnectError", "ReadTimeout"}, retries
     assert duplicates == {}
     assert lost == []
     assert wrong_ids == []

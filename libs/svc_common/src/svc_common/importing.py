@@ -109,10 +109,10 @@ def fast_check(checked: serializers.Field) -> Callable | None:
     """A faster run_validation for a field of the kinds an import meets most (text, decimals), or None.
 
     DRF's generic run_validation is most of an import's checking (the figures: docs/data.md, "How it loads").
-    The fast path accepts only values that plainly pass and returns what DRF
-    would (a trimmed str, a quantized Decimal); anything else goes through the field's own run_validation, so
-    every refusal is DRF's, word for word. A test checks both agree on every field of both services'
-    imports, over the awkward values (tests/product/test_commands.py, tests/user/test_commands.py)."""
+    The fast path accepts only values that plainly pass and returns what DRF would (a trimmed str, a quantized
+    Decimal); anything else goes through the field's own run_validation, so every refusal is DRF's, word for
+    word. A test checks both agree on every field of both services' imports, over the awkward values
+    (tests/product/test_commands.py, tests/user/test_commands.py)."""
     cls = type(checked)
     if isinstance(checked, serializers.CharField) and (
         cls.run_validation is serializers.CharField.run_validation
