@@ -241,6 +241,18 @@ def test_each_service_connects_to_postgresql_as_its_own_role(compose: dict):
     assert {"USERS_DB_PASSWORD", "PRODUCTS_DB_PASSWORD", "GATEWAY_DB_PASSWORD"} <= set(postgres)
 
 
+def test_no_app_container_gets_a_raw_password_only_its_own_inside_its_urls(compose: dict):
+    """.env holds every password and every app container reads it; `environment` wins over `env_file`."""
+    passwords = {name for name in checks.parse_env_file(COMPOSE_DIR / ".env.example") if name.endswith("_PASSWORD")}
+    assert len(passwords) == 7
+    for name, service in checks.compose_app_services(compose).items():
+        environment = service["environment"]
+        assert {key: environment.get(key) for key in passwords} == dict.fromkeys(passwords, ""), name
+        tier = environment["SERVICE"].upper()
+        used = re.findall(r"\$\{(\w+_PASSWORD)\}", environment["DATABASE_URL"] + environment["REDIS_URL"])
+        assert used == [f"{tier}_DB_PASSWORD", f"REDIS_{tier}_PASSWORD"], name
+
+
 def test_every_container_runs_as_a_non_root_user_above_10000(compose: dict):
     for name, service in compose["services"].items():
         uid = int(str(service["user"]).split(":")[0])
