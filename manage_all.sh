@@ -32,7 +32,7 @@ Commands:
   rollout <service> [--replica I]
                            restart every replica of a service (or replica I), one at a time, with no failed request
   reload                   reload HAProxy's configuration without dropping a connection
-  drill [--quick] [--with-database]
+  drill [--quick] [--with-database] [--read-ids LOW-HIGH]
                            break the running stack in turn under load (kills, rollout, scale, reloads, Redis
                            and, with --with-database, PostgreSQL restarts); report in var/drill/<run>/
   token <username> [--rate N/period | --unlimited]
