@@ -22,6 +22,9 @@ from stackctl.load import mixed
 from support import haproxy_stats
 from support.delay_proxy import DelayProxy
 from support.haproxy_stats import Counters
+from support.pg_locks import waiting
+from support.poll import poll
+from support.token_records import verified_seconds_ago
 
 BACKENDS = {"users": "be_users", "products": "be_products", "gateway": "be_gateway"}
 # A service's database_unavailable reaches an aggregate client as upstream_degraded (the reason names it).
@@ -49,15 +52,6 @@ UPSTREAM_UNAVAILABLE = {
 }
 
 
-def poll(predicate, *, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-    return result
-
-
 def every_replica(stack, prefix: str) -> bool:
     rows = haproxy_stats.rows(stack.url("stats"))
     names = [name for name in rows if name.split("/")[0] in BACKENDS.values() and not name.endswith("/BACKEND")]
@@ -65,16 +59,6 @@ def every_replica(stack, prefix: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- PostgreSQL
-
-
-def token_records_come_due(redis_server) -> int:
-    """Date every token record's verification back past TOKEN_RECORD_TTL_SECONDS; returns how many."""
-    client = redis.Redis(port=redis_server.port)
-    seconds, microseconds = client.time()
-    keys = list(client.scan_iter("gw:token:*"))
-    for key in keys:
-        client.hset(key, "verified_until", seconds * 1000 + microseconds // 1000 - 1000)
-    return len(keys)
 
 
 def test_while_postgresql_restarts_cached_reads_go_on_the_rest_gets_a_fast_json_503_and_no_write_is_lost(
@@ -97,7 +81,7 @@ def test_while_postgresql_restarts_cached_reads_go_on_the_rest_gets_a_fast_json_
         postgres.shutdown()
         # The load's token record comes due with the database down: the gateway cannot verify the token
         # again, and serves its client from the record, verified within TOKEN_RECORD_GRACE_SECONDS.
-        assert token_records_come_due(redis_server) >= 1
+        assert verified_seconds_ago(redis.Redis(port=redis_server.port), 1) >= 1
         # No replica is ready: HAProxy routes every tier to its live replicas (panic routing).
         poll(lambda: every_replica(stack, "DOWN"), timeout=10, what="every replica out of rotation")
         all_out = reads.mark("every replica out of rotation")
@@ -436,13 +420,3 @@ def test_a_gateway_killed_while_its_keyed_post_still_runs_at_the_service_gives_t
     assert stored(stack, run) == {body["sku"]: answer.json()["id"]}  # one row
     lines = poll(lambda: haproxy_lines(stack, run, "fe_gateway", count=1), timeout=5, what="HAProxy's log line")
     assert lines == {f"running-{run}": (201, "+1")}  # one retry at the gateway tier, none by the client
-
-
-def waiting(connection, locktype: str) -> int:
-    """Other sessions' lock requests of a type ("relation", "advisory") not granted yet."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = %s AND NOT granted AND pid <> pg_backend_pid()",
-            [locktype],
-        )
-        return cursor.fetchone()[0]

@@ -5,6 +5,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django_redis import get_redis_connection
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -13,6 +14,7 @@ from django.test import Client
 
 from clients.models import ApiToken
 from clients.tokens import token_hash
+from support.token_records import verified_seconds_ago
 
 pytestmark = pytest.mark.django_db
 
@@ -372,13 +374,7 @@ def test_a_token_check_that_meets_a_database_outage_is_a_503_that_costs_the_addr
 
 
 def _records_verified_seconds_ago(seconds: int) -> None:
-    """Date every cached token record's last verification back, as if TOKEN_RECORD_TTL_SECONDS had passed."""
-    from django_redis import get_redis_connection
-
-    redis = get_redis_connection("default")
-    now_s, now_us = redis.time()
-    for key in redis.scan_iter("gw:token:*"):
-        redis.hset(key, "verified_until", now_s * 1000 + now_us // 1000 - seconds * 1000)
+    assert verified_seconds_ago(get_redis_connection("default"), seconds) == 1
 
 
 def test_while_the_database_is_unreachable_a_token_verified_within_the_grace_is_served_and_after_it_is_a_503(

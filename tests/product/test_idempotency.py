@@ -2,7 +2,6 @@
 
 import hashlib
 import threading
-import time
 from datetime import timedelta
 from io import StringIO
 
@@ -15,6 +14,8 @@ from django.db import connection
 from django.utils import timezone
 
 from products.models import IdempotencyRecord, Product
+from support.pg_locks import waiting
+from support.poll import poll
 
 pytestmark = pytest.mark.django_db
 
@@ -70,12 +71,6 @@ def hold_key(key: str, client_id: int = 1):
     return holder
 
 
-def waiting_for_advisory_locks(holder) -> int:
-    with holder.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-        return cursor.fetchone()[0]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_key_held_in_flight_past_the_wait_gets_409_and_nothing_is_written(gateway_as, settings):
     settings.IDEMPOTENCY_WAIT_SECONDS = 0.2
@@ -104,10 +99,7 @@ def test_duplicates_arriving_while_the_key_is_in_flight_wait_for_it_and_the_writ
     try:
         for sender in senders:
             sender.start()
-        deadline = time.monotonic() + 10
-        while waiting_for_advisory_locks(holder) < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert waiting_for_advisory_locks(holder) == 3  # all three are waiting behind the holder
+        poll(lambda: waiting(holder, "advisory") == 3, timeout=10, what="all three to wait behind the holder")
     finally:
         holder.close()  # lets them go, one at a time
     for sender in senders:
