@@ -16,6 +16,7 @@ import pytest
 from stackctl import audit
 from support import haproxy_stats
 from support.haproxy_stats import Counters
+from support.poll import poll
 from support.relay import Relay
 
 BACKENDS = {"users": "be_users", "products": "be_products", "gateway": "be_gateway"}
@@ -61,7 +62,12 @@ def test_sigkill_of_a_replica_under_mixed_load_fails_no_request_and_loses_no_wri
     start = Counters(stats)
     with stack.load(max_seconds=60) as load:
         load.wait_for(120)
-        before_kill = Counters(stats)
+        # Kill only once the replica has shown it serves its share (each request picks a replica anew).
+        before_kill = poll(
+            lambda: (counters := Counters(stats)).since(start, f"{backend}/{server}") >= 20 and counters,
+            timeout=30,
+            what=f"{server} serving 20 requests",
+        )
         os.killpg(stack.pid(server), signal.SIGKILL)
         seconds_to_down = haproxy_stats.wait_for_status(stats, backend, server, "DOWN", timeout=5)
         down = Counters(stats)
@@ -71,7 +77,7 @@ def test_sigkill_of_a_replica_under_mixed_load_fails_no_request_and_loses_no_wri
     stack.manage("rollout", tier, "--replica", "2")  # starts the dead replica again
 
     assert_nothing_failed_or_lost(stack, result)
-    # The killed replica served its share until the kill, and nothing once it was DOWN.
+    # The killed replica served its share until the kill (the poll above), and nothing once it was DOWN.
     assert before_kill.since(start, f"{backend}/{server}") >= 20
     assert end.since(down, f"{backend}/{server}") == 0
     assert end.since(start, f"{backend}/BACKEND", "hrsp_5xx") == 0
@@ -138,7 +144,11 @@ def test_a_replica_whose_database_fails_is_taken_out_and_comes_back_by_itself(st
     try:
         with stack.load(url, headers=stack.service_headers(), max_seconds=60) as load:
             load.wait_for(100)
-            warmed = Counters(stats)
+            warmed = poll(
+                lambda: (counters := Counters(stats)).values["be_users/users-4"]["stot"] >= 10 and counters,
+                timeout=30,
+                what="users-4 serving 10 list reads",
+            )
             relay.cut()
             haproxy_stats.wait_for_status(stats, "be_users", "users-4", "DOWN", timeout=5)
             not_ready = httpx.get(f"{replica}/readyz")
