@@ -266,7 +266,9 @@ class Drill:
         unexpected = [request for request in result.failed if not self.expected(request)]
         faults = []
         for fault in self.faults:
-            requests = result.between(fault.start, fault.end)
+            # By when the first attempt was answered: a request sent in the last moments of one fault that
+            # meets the next (the faults follow each other at once) counts under the one it met.
+            requests = result.answered_between(fault.start, fault.end)
             failed = [request for request in requests if not request.ok]
             p99 = percentile([request.seconds for request in requests], 0.99)
             faults.append(
@@ -351,6 +353,8 @@ def markdown(report: dict) -> str:
         "cache on a retry, from the pages their first attempt stored).",
         f"Failed: {requests['failed']}, unexpected: {requests['unexpected_failures']}; replays after a closed "
         f"keep-alive connection: {requests['replays']}; keyed writes retried by the client: {requests['client_retries']}.",
+        "",
+        "Each fault counts the client requests whose first attempt was answered while it lasted.",
         "",
         "| fault | requests | failed (unexpected) | replays | client retries | p99 ms | target served before | to DOWN s | outage s |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

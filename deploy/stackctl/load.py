@@ -77,6 +77,12 @@ class ClientRequest:
         return self.attempts[-1]
 
     @property
+    def first_answered(self) -> float:
+        """When the first attempt got its answer or its error (seconds since the load started)."""
+        first = self.attempts[0]
+        return first.started + first.seconds
+
+    @property
     def ok(self) -> bool:
         return self.final.status == self.call.expected
 
@@ -165,6 +171,11 @@ class LoadResult:
     def between(self, start: float, end: float) -> list[ClientRequest]:
         """Client requests whose first attempt started in [start, end) (seconds since the load started)."""
         return [request for request in self.requests if start <= request.started < end]
+
+    def answered_between(self, start: float, end: float) -> list[ClientRequest]:
+        """Client requests whose first attempt was answered (or failed) in [start, end): the span in which a
+        request met what decided its fate, whatever span it was sent in."""
+        return [request for request in self.requests if start <= request.first_answered < end]
 
     def phases(self) -> list[tuple[str, float, float, list[ClientRequest]]]:
         """(label, start, end, client requests) for each span between marks; the first is "before"."""

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from stackctl.load import Call, FreshPairs, Load
+from stackctl.load import Attempt, Call, ClientRequest, FreshPairs, Load, LoadResult
 
 
 def test_fresh_pairs_take_a_new_user_and_a_new_product_for_each_read_until_the_smaller_catalogue_ends():
@@ -127,3 +127,17 @@ def test_phases_split_the_client_requests_at_the_marks(server):
     (before, _, end, first), (fault, start, _, second) = result.phases()
     assert (before, fault, end) == ("before", "fault", start)
     assert len(first) >= 5 and len(second) >= 5 and len(first) + len(second) == result.total
+
+
+def test_a_request_counts_in_the_span_where_its_first_attempt_was_answered_not_where_it_was_sent():
+    def request(number, *attempts):
+        return ClientRequest(number, Call("create", "POST", "/p/", key=f"k-{number}"), list(attempts))
+
+    # Sent at 0.9 s, answered 503 at 1.1 s (what met it at 1.1 s decided its retry), retried at 2.0 s.
+    straddling = request(1, Attempt("r-1.1", "first", 0.9, 0.2, 503), Attempt("r-1.2", "retry", 2.0, 0.1, 201))
+    inside = request(2, Attempt("r-2.1", "first", 1.2, 0.1, 201))
+    answered_after = request(3, Attempt("r-3.1", "first", 1.8, 0.3, 201))
+    result = LoadResult(requests=[straddling, inside, answered_after])
+
+    assert [r.number for r in result.answered_between(1.0, 2.0)] == [1, 2]
+    assert [r.number for r in result.between(1.0, 2.0)] == [2, 3]
