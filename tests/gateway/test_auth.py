@@ -9,9 +9,10 @@ from django_redis import get_redis_connection
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 
+import clients.services
 from clients.models import ApiToken
 from clients.tokens import token_hash
 from support.token_records import verified_seconds_ago
@@ -349,21 +350,19 @@ def test_in_kubernetes_each_client_behind_haproxy_spends_its_own_budget(authed, 
     assert bystander.status_code == 401  # its own budget: checked, not refused
 
 
+def database_refused(**kwargs):
+    """Stands in for token_unrevoked_get while PostgreSQL refuses connections (the e2e fault tests stop it)."""
+    raise OperationalError("connection to server at 127.0.0.1 refused")
+
+
 def test_a_token_check_that_meets_a_database_outage_is_a_503_that_costs_the_address_no_guess(
     issue_token, authed, settings, monkeypatch
 ):
-    from django.db import OperationalError
-
-    import clients.services
-
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "2/minute"}
     _, key = issue_token("outage")
 
-    def refused(**kwargs):
-        raise OperationalError("connection to server at 127.0.0.1 refused")
-
     with monkeypatch.context() as outage:
-        outage.setattr(clients.services, "token_unrevoked_get", refused)
+        outage.setattr(clients.services, "token_unrevoked_get", database_refused)
         during = [authed(key).get("/api/1/1/") for _ in range(4)]
     after = authed(key).get("/api/1/1/")
 
@@ -380,21 +379,14 @@ def _records_verified_seconds_ago(seconds: int) -> None:
 def test_while_the_database_is_unreachable_a_token_verified_within_the_grace_is_served_and_after_it_is_a_503(
     issue_token, authed, settings, monkeypatch
 ):
-    from django.db import OperationalError
-
-    import clients.services
-
     settings.TOKEN_RECORD_GRACE_SECONDS = 600
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "2/minute"}
     _, key = issue_token("grace")
     first = authed(key).get("/api/1/1/")  # verified in the database; the page is cached
     _records_verified_seconds_ago(300)
 
-    def refused(**kwargs):
-        raise OperationalError("connection to server at 127.0.0.1 refused")
-
     with monkeypatch.context() as outage:
-        outage.setattr(clients.services, "token_unrevoked_get", refused)
+        outage.setattr(clients.services, "token_unrevoked_get", database_refused)
         within = [authed(key).get("/api/1/1/") for _ in range(3)]
         _records_verified_seconds_ago(601)
         past = authed(key).get("/api/1/1/")
