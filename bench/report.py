@@ -27,6 +27,9 @@ LABELS = {
     "overload-miss": "ours, overload, cache miss",
     "floor-paired": "Django floor, paired with the cache hit",
     "ours-hit-paired": "ours, cache hit, paired with the floor",
+    "ours-miss-paired": "ours, cache miss, paired with pair-direct (c=1) and the monolith (c=64)",
+    "pair-direct-paired": "users + products together, raw client, paired with the miss",
+    "django-monolith-paired": "Django monolith, paired with the cache miss",
     "mixed-ours": "ours, mixed workload (page cache on)",
     "mixed-monolith": "Django monolith + Django's Redis cache, mixed workload",
 }

@@ -2,6 +2,7 @@
 
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,23 +160,62 @@ def ours_cache_hit(ctx: Context) -> None:
 
 
 def _paired_with_floor(ctx: Context, ours: Target) -> None:
-    """g. The floor and our cache hit back to back, taking turns, at the ratio's concurrency.
-
-    The two sweeps run minutes apart, and a shared machine's speed drifts in between by more than the margin
-    being judged (docs/benchmark.md, "The verdicts"). Runs that follow each other see the same machine, so
-    the floor verdict is the median of these pairs' ratios.
-    """
-    concurrency = ctx.plan.ratio_concurrency
+    """g. The floor and our cache hit back to back, taking turns, at the ratio's concurrency: the floor verdict is
+    the median of these pairs' ratios."""
+    concurrency, runner = ctx.plan.ratio_concurrency, ctx.runner
     with systems.floor(ctx.supervisor) as floor:
         probe(floor)
-        ctx.runner.warm_up(floor)
-        runs: dict[str, list[dict]] = {"floor-paired": [], "ours-hit-paired": []}
-        pairs = [("floor-paired", floor), ("ours-hit-paired", ours)]
-        for repeat in range(ctx.plan.repeats):
-            for system, target in pairs if repeat % 2 == 0 else reversed(pairs):
-                runs[system].append(ctx.runner.run_once(target, concurrency))
-    for system, target in pairs:
-        ctx.runner.record("g. paired", system, target, concurrency, runs[system])
+        runner.warm_up(floor)
+        _taking_turns(
+            ctx,
+            "g. paired",
+            concurrency,
+            [
+                ("floor-paired", floor, lambda: runner.run_once(floor, concurrency)),
+                ("ours-hit-paired", ours, lambda: runner.run_once(ours, concurrency)),
+            ],
+        )
+
+
+def _paired_miss(ctx: Context, miss: Target, upstreams: list[Target]) -> None:
+    """m. The miss against its two references, taking turns: at one connection against both upstream calls sent
+    together (the overhead verdict), at the ratio's concurrency against the Django monolith, started again."""
+    concurrency, runner = ctx.plan.ratio_concurrency, ctx.runner
+    _taking_turns(
+        ctx,
+        "m. paired miss",
+        1,
+        [
+            ("ours-miss-paired", miss, lambda: runner.run_once(miss, 1)),
+            ("pair-direct-paired", upstreams[0], lambda: with_load(pair.run(*upstreams, ctx.plan.duration))),
+        ],
+    )
+    with systems.django_monolith(ctx.supervisor) as monolith:
+        probe(monolith)
+        runner.warm_up(monolith)
+        _taking_turns(
+            ctx,
+            "m. paired miss",
+            concurrency,
+            [
+                ("django-monolith-paired", monolith, lambda: runner.run_once(monolith, concurrency)),
+                ("ours-miss-paired", miss, lambda: runner.run_once(miss, concurrency)),
+            ],
+        )
+
+
+def _taking_turns(ctx: Context, scenario: str, concurrency: int, turns: list[tuple[str, Target, Callable]]) -> None:
+    """Two systems measured back to back, run after run, the first going first on even repeats.
+
+    The sweeps run minutes apart, and a shared machine's speed drifts in between by more than the margins being
+    judged (docs/benchmark.md, "The verdicts"). Runs that follow each other see the same machine.
+    """
+    runs: dict[str, list[dict]] = {system: [] for system, _, _ in turns}
+    for repeat in range(ctx.plan.repeats):
+        for system, _, measure in turns if repeat % 2 == 0 else reversed(turns):
+            runs[system].append(measure())
+    for system, target, _ in turns:
+        ctx.runner.record(scenario, system, target, concurrency, runs[system])
 
 
 def _overload(ctx: Context, system: str, target: Target) -> None:
@@ -186,9 +226,10 @@ def _overload(ctx: Context, system: str, target: Target) -> None:
     )
 
 
-def _direct_upstreams(ctx: Context, stack: Stack, headers: dict) -> None:
+def _direct_upstreams(ctx: Context, stack: Stack, headers: dict) -> list[Target]:
     """The users and products frontends called as the gateway calls them, at one connection; then both
-    calls of each aggregate sent together by a minimal client (bench/pair.py), the miss's lower bound."""
+    calls of each aggregate sent together by a minimal client (bench/pair.py), the miss's lower bound. Returns
+    the two frontends' targets."""
     service_headers = {**headers, "X-Service-Token": SERVICE_AUTH_TOKEN, "X-Client-ID": API_CLIENT}
     targets = []
     for service in ("users", "products"):
@@ -199,6 +240,7 @@ def _direct_upstreams(ctx: Context, stack: Stack, headers: dict) -> None:
         targets.append(target)
     runs = [with_load(pair.run(*targets, ctx.plan.duration)) for _ in range(ctx.plan.repeats)]
     ctx.runner.record("c. ours", "pair-direct", targets[0], 1, runs)
+    return targets
 
 
 def ours_cache_miss(ctx: Context) -> None:
@@ -207,7 +249,8 @@ def ours_cache_miss(ctx: Context) -> None:
     def measure(stack: Stack, headers: dict) -> None:
         target = Target(stack.url("gateway", "/api/1/1/"), headers, "/api/%d/%d/", SEED_COUNT)
         sweep(ctx, "c. ours", "ours-miss", target)
-        _direct_upstreams(ctx, stack, headers)
+        upstreams = _direct_upstreams(ctx, stack, headers)
+        _paired_miss(ctx, target, upstreams)
         _overload(ctx, "overload-miss", target)
 
     _stack(ctx, "cache-miss", {"PAGE_CACHE_ENABLED": "false"}, measure)
