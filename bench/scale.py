@@ -237,42 +237,46 @@ def mix_env(plan) -> dict:
     }
 
 
-def _mixed_runs(ctx, system: str, target: Target, writes_headers: dict) -> None:
-    """Warm-up, then the plan's runs at the mixed concurrency, the stale-read sampler running meanwhile."""
-    from .scenarios import probe  # noqa: PLC0415 (the scenarios module imports this one)
-
+def _mixed_run(ctx, target: Target, writes_headers: dict, ids: tuple) -> dict:
+    """One run at the mixed concurrency, the stale-read sampler running meanwhile."""
     plan = ctx.plan
-    probe(target)
-    ctx.runner.warm_up(target, duration=plan.mixed_warmup, connections=plan.mixed_connections)
-    products, users = probe_ids(plan.catalogue_products, plan.catalogue_users)
-    runs = []
-    for _ in range(plan.repeats):
-        with stale.Sampler(target.url.split("/api/")[0], writes_headers, products, users) as sampler:
-            run = ctx.runner.run_once(target, plan.mixed_connections, plan.mixed_duration)
-        runs.append({**run, "stale": sampler.summary()})
-    ctx.runner.record(MIXED, system, target, plan.mixed_connections, runs)
+    with stale.Sampler(target.url.split("/api/")[0], writes_headers, *ids) as sampler:
+        run = ctx.runner.run_once(target, plan.mixed_connections, plan.mixed_duration)
+    return {**run, "stale": sampler.summary()}
 
 
 def mixed(ctx) -> None:
-    """l. Skewed traffic with writes: our stack against the cached Django monolith, the same rows in both."""
-    from .scenarios import _stack  # noqa: PLC0415 (the scenarios module imports this one)
+    """l. Skewed traffic with writes: our stack against the cached Django monolith, the same rows in both, taking
+    turns run after run (both are up; each is warmed up first)."""
+    from .scenarios import _stack, _taking_turns, probe  # noqa: PLC0415 (the scenarios module imports this one)
 
     plan = ctx.plan
 
     def measure(stack: Stack, headers: dict) -> None:
         load_catalogue(ctx, stack)
-        target = Target(stack.url("gateway", "/api/1/1/"), headers, script_env=mix_env(plan))
-        _mixed_runs(ctx, "mixed-ours", target, headers)
+        systems.prepare_monolith()
+        with tempfile.TemporaryDirectory(prefix="scaling-bench-copy-") as spool:
+            copied = data.copy_catalogue(
+                {"users": stack_database("users"), "products": stack_database("products")}, Path(spool)
+            )
+        ctx.runner.say(f"monolith: copied {copied['users']:,} users and {copied['products']:,} products from our stack")
+        ours = Target(stack.url("gateway", "/api/1/1/"), headers, script_env=mix_env(plan))
+        ids = probe_ids(plan.catalogue_products, plan.catalogue_users)
+        with systems.cached_monolith(ctx.supervisor) as served:
+            monolith = Target(served.url, {}, script_env=mix_env(plan))
+            for target in (ours, monolith):
+                probe(target)
+                ctx.runner.warm_up(target, duration=plan.mixed_warmup, connections=plan.mixed_connections)
+            _taking_turns(
+                ctx,
+                MIXED,
+                plan.mixed_connections,
+                [
+                    ("mixed-ours", ours, lambda: _mixed_run(ctx, ours, headers, ids)),
+                    ("mixed-monolith", monolith, lambda: _mixed_run(ctx, monolith, {}, ids)),
+                ],
+            )
 
     reset_catalogue(ctx)
     _stack(ctx, "mixed", {}, measure, sample_memory=False)
-    systems.prepare_monolith()
-    with tempfile.TemporaryDirectory(prefix="scaling-bench-copy-") as spool:
-        copied = data.copy_catalogue(
-            {"users": stack_database("users"), "products": stack_database("products")}, Path(spool)
-        )
-    ctx.runner.say(f"monolith: copied {copied['users']:,} users and {copied['products']:,} products from our stack")
-    with systems.cached_monolith(ctx.supervisor) as target:
-        monolith = Target(target.url, {}, script_env=mix_env(plan))
-        _mixed_runs(ctx, "mixed-monolith", monolith, {})
     ctx.results.facts["mixed"] = {"processes": systems.cached_monolith_processes(), "ports": PORTS["django-monolith"]}

@@ -470,6 +470,24 @@ def test_tier_scaling_and_mixed_verdicts_name_the_cpu_the_hit_ratios_and_the_sta
     assert (monolith.verdict, monolith.detail) == ("FAIL", "2 of 280 sampled reads; cache hit ratio 50.0%")
 
 
+def test_the_mixed_ratios_are_the_medians_of_the_pairs_that_took_turns():
+    results = Results()
+    ours = [run(400, p99=330.0), run(420, p99=650.0), run(380, p99=335.0)]
+    monolith = [run(380, p99=1320.0), run(455, p99=440.0), run(475, p99=720.0)]
+    for system, runs in (("mixed-ours", ours), ("mixed-monolith", monolith)):
+        results.measurements.append(Measurement("l. mixed", system, 64, "http://x/", runs))
+
+    ratios = evaluate(results)
+
+    # Pair ratios 1.05, 0.92 and 0.80 (throughput), 0.25, 1.48 and 0.47 (p99); the median runs (420/455 2xx/s,
+    # p99 650/440 ms) would read 0.92 and 1.48.
+    throughput, tail = by_name(ratios, "mixed @64: ours vs cached monolith"), by_name(ratios, "mixed @64: p99")
+    assert (throughput.value, throughput.verdict) == (0.92, "FAIL")
+    assert throughput.detail == "median of 3 pairs taking turns (2xx/s ours/monolith: 400/380, 420/455, 380/475)"
+    assert (tail.value, tail.verdict) == (0.47, "PASS")
+    assert tail.detail == "median of 3 pairs (p99 ms ours/monolith: 330/1320, 650/440, 335/720)"
+
+
 def test_the_report_has_the_scale_tables_and_plots(tmp_path):
     results = scale_results({"products": 1_000_000, "users": 200_000})
     header = {
