@@ -160,46 +160,40 @@ def ours_cache_hit(ctx: Context) -> None:
 
 
 def _paired_with_floor(ctx: Context, ours: Target) -> None:
-    """g. The floor and our cache hit back to back, taking turns, at the ratio's concurrency: the floor verdict is
-    the median of these pairs' ratios."""
-    concurrency, runner = ctx.plan.ratio_concurrency, ctx.runner
-    with systems.floor(ctx.supervisor) as floor:
-        probe(floor)
-        runner.warm_up(floor)
-        _taking_turns(
-            ctx,
-            "g. paired",
-            concurrency,
-            [
-                ("floor-paired", floor, lambda: runner.run_once(floor, concurrency)),
-                ("ours-hit-paired", ours, lambda: runner.run_once(ours, concurrency)),
-            ],
-        )
+    """g. The floor and our cache hit back to back, taking turns: the floor verdict is the median of the pairs."""
+    _turns_beside(ctx, "g. paired", systems.floor, "floor-paired", ("ours-hit-paired", ours))
 
 
 def _paired_miss(ctx: Context, miss: Target, upstreams: list[Target]) -> None:
     """m. The miss against its two references, taking turns: at one connection against both upstream calls sent
-    together (the overhead verdict), at the ratio's concurrency against the Django monolith, started again."""
-    concurrency, runner = ctx.plan.ratio_concurrency, ctx.runner
+    together (the overhead verdict), at the ratio's concurrency against the Django monolith."""
     _taking_turns(
         ctx,
         "m. paired miss",
         1,
         [
-            ("ours-miss-paired", miss, lambda: runner.run_once(miss, 1)),
+            ("ours-miss-paired", miss, lambda: ctx.runner.run_once(miss, 1)),
             ("pair-direct-paired", upstreams[0], lambda: with_load(pair.run(*upstreams, ctx.plan.duration))),
         ],
     )
-    with systems.django_monolith(ctx.supervisor) as monolith:
-        probe(monolith)
-        runner.warm_up(monolith)
+    _turns_beside(ctx, "m. paired miss", systems.django_monolith, "django-monolith-paired", ("ours-miss-paired", miss))
+
+
+def _turns_beside(ctx: Context, scenario: str, start_baseline, baseline: str, ours: tuple[str, Target]) -> None:
+    """A baseline system started again beside our running stack, probed and warmed up, then it and ours taking
+    turns at the ratio's concurrency."""
+    concurrency, runner = ctx.plan.ratio_concurrency, ctx.runner
+    system, target = ours
+    with start_baseline(ctx.supervisor) as started:
+        probe(started)
+        runner.warm_up(started)
         _taking_turns(
             ctx,
-            "m. paired miss",
+            scenario,
             concurrency,
             [
-                ("django-monolith-paired", monolith, lambda: runner.run_once(monolith, concurrency)),
-                ("ours-miss-paired", miss, lambda: runner.run_once(miss, concurrency)),
+                (baseline, started, lambda: runner.run_once(started, concurrency)),
+                (system, target, lambda: runner.run_once(target, concurrency)),
             ],
         )
 
