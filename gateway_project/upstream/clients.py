@@ -13,9 +13,10 @@ from django.conf import settings
 
 from . import metrics
 from .exceptions import UpstreamError, UpstreamTimeout, UpstreamUnavailable
-from .http import Pool, ReadTimedOut, Response, StaleConnection, UpstreamHTTPError
+from .http import AnswerCutShort, Pool, ReadTimedOut, Response, StaleConnection, UpstreamHTTPError
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _pools: dict[asyncio.AbstractEventLoop, dict[str, tuple[str, Pool]]] = {}
 
@@ -64,10 +65,18 @@ async def _send(service: str, method: str, path: str, headers: dict[str, str], c
         try:
             return await pool.request(method, path, headers, content, **timeouts)
         except StaleConnection:
-            # The only replay the gateway makes (RFC 9112 §9.3.1): the request never reached a replica, and
-            # resending it is safe for an idempotent method or a keyed write. HAProxy decides every other retry.
+            # RFC 9112 §9.3.1: the request never reached a replica, and resending it is safe for an idempotent
+            # method or a keyed write.
             if method not in IDEMPOTENT_METHODS and "Idempotency-Key" not in headers:
                 raise
+            metrics.REPLAYS.labels(service, "stale_connection").inc()
+            return await pool.request(method, path, headers, content, fresh=True, **timeouts)
+        except AnswerCutShort:
+            # The replica died mid-answer, after HAProxy had passed its head on, so HAProxy cannot retry it. A safe
+            # method changed nothing: it is asked once more (RFC 9110 §9.2.2), and HAProxy picks a live replica.
+            if method not in SAFE_METHODS:
+                raise
+            metrics.REPLAYS.labels(service, "answer_cut_short").inc()
             return await pool.request(method, path, headers, content, fresh=True, **timeouts)
     except ReadTimedOut as exc:
         raise UpstreamTimeout(service) from exc

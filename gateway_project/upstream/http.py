@@ -39,6 +39,11 @@ class ProtocolFailed(UpstreamHTTPError):
     """The peer closed the connection mid-answer, or sent something that is not a valid answer."""
 
 
+class AnswerCutShort(ProtocolFailed):
+    """The connection closed after the answer began and before it ended: a replica killed while HAProxy relayed
+    its answer, which HAProxy cannot retry once the head has gone out."""
+
+
 class StaleConnection(ProtocolFailed):
     """A pooled keep-alive connection was closed by the peer before any byte of the answer: RFC 9112 §9.3.1
     lets a client replay an idempotent request on a new connection then."""
@@ -104,8 +109,10 @@ class _Connection(asyncio.Protocol):
             self.on_message_complete()  # an answer delimited by the end of the connection
         elif not exchange.started and self.reused:
             self._fail(StaleConnection("the pooled connection was closed before any answer"))
+        elif exchange.started:
+            self._fail(AnswerCutShort("the connection closed before the answer was complete"))
         else:
-            self._fail(ProtocolFailed("the connection closed before the answer was complete"))
+            self._fail(ProtocolFailed("the connection closed before any answer"))
 
     # httptools callbacks
 

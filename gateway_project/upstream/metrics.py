@@ -15,6 +15,12 @@ ERRORS = Counter(
     ["service", "reason"],
 )
 
+REPLAYS = Counter(
+    "gateway_upstream_replays_total",
+    "Upstream calls sent a second time, by service and reason (stale_connection, answer_cut_short).",
+    ["service", "reason"],
+)
+
 
 def observe(service: str, started: float, *, status_code: int | None = None, error_code: str | None = None) -> None:
     """Record one call that began at `started` (perf_counter): an answer's status, or a transport error's code."""

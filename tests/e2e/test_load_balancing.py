@@ -16,6 +16,7 @@ import pytest
 from stackctl import audit
 from support import haproxy_stats
 from support.haproxy_stats import Counters
+from support.metrics import gateway_total
 from support.poll import poll
 from support.relay import Relay
 
@@ -60,6 +61,7 @@ def test_requests_are_spread_over_every_healthy_replica(stack):
 def test_sigkill_of_a_replica_under_mixed_load_fails_no_request_and_loses_no_write(stack, tier):
     stats, backend, server = stack.url("stats"), BACKENDS[tier], f"{tier}-2"
     start = Counters(stats)
+    replays_before = replays_of(stack, tier)
     with stack.load(max_seconds=60) as load:
         load.wait_for(120)
         # Kill only once the replica has shown it serves its share (each request picks a replica anew).
@@ -82,9 +84,20 @@ def test_sigkill_of_a_replica_under_mixed_load_fails_no_request_and_loses_no_wri
     assert end.since(down, f"{backend}/{server}") == 0
     assert end.since(start, f"{backend}/BACKEND", "hrsp_5xx") == 0
     assert seconds_to_down <= 2.0
-    # No keep-alive connection of the client closed under it: HAProxy retried the killed replica's work.
+    # No keep-alive connection of the client closed under it: HAProxy retried the killed replica's work, and
+    # the gateway asked again for each answer the replica died in the middle of (HAProxy had passed its head
+    # on, so could not retry it): no more of those than HAProxy saw the killed server abort.
     assert result.replays == 0
+    assert replays_of(stack, tier) - replays_before <= end.since(start, f"{backend}/{server}", "srv_abrt")
     assert haproxy_stats.servers(stats, backend)[server]["status"].startswith("UP")
+
+
+def replays_of(stack, tier: str) -> float:
+    """Calls the gateways sent to a service again because its answer broke off (upstream.clients); none to
+    count when the tier killed is the gateway's own."""
+    if tier == "gateway":
+        return 0
+    return gateway_total(stack, "gateway_upstream_replays_total", service=tier, reason="answer_cut_short")
 
 
 # products: the drill's rollout (tests/e2e/test_drill.py), the same code path as users.

@@ -9,8 +9,8 @@ import threading
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
+from support.metrics import gateway_total, scrape, total
 from support.poll import poll
 
 NUMBER = r"\d+\.\d"
@@ -41,35 +41,9 @@ def replicas(stack) -> dict[str, list[int]]:
     return json.loads((stack.stack_dir / "stack.json").read_text())["replicas"]
 
 
-def scrape(url: str) -> dict[tuple[str, tuple], float]:
-    """{(sample name, sorted labels): value} of a Prometheus text exposition."""
-    response = httpx.get(url, timeout=5)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")  # HAProxy omits the charset
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def total(samples: dict, name: str, **labels) -> float:
-    wanted = set(labels.items())
-    return sum(
-        value for (sample, sample_labels), value in samples.items() if sample == name and wanted <= set(sample_labels)
-    )
-
-
 def healthy(samples: dict) -> dict | None:
     """The samples, if both dependency gauges say up."""
     return samples if total(samples, "service_dependency_up") == 2 else None
-
-
-def gateway_total(stack, name: str, **labels) -> float:
-    return sum(
-        total(scrape(f"http://127.0.0.1:{stack.replica_port('gateway', index)}/metrics"), name, **labels)
-        for index in replicas(stack)["gateway"]
-    )
 
 
 def cache_timing(response) -> str:

@@ -266,3 +266,56 @@ def test_the_replay_after_a_stale_connection_takes_a_new_one_even_when_other_poo
             return replayed.status, server.connections
 
     assert asyncio.run(scenario()) == (200, 3)
+
+
+def cut_short_first_time():
+    """The first answer's head and half its body, then the connection aborts (a replica killed mid-answer)."""
+    answers = iter([None, ok()])
+
+    async def answer(reader, writer, head):
+        step = next(answers)
+        if step is None:
+            writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"half": ')
+            await writer.drain()
+            writer.transport.abort()
+        else:
+            await step(reader, writer, head)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "replayed"),
+    [
+        ("GET", {}, True),
+        ("HEAD", {}, True),
+        ("DELETE", {}, False),
+        ("POST", {"Idempotency-Key": "k-1"}, False),
+    ],
+)
+def test_an_answer_cut_short_is_asked_again_once_only_for_a_safe_method_and_counted(
+    settings, method, headers, replayed
+):
+    from prometheus_client import REGISTRY
+
+    from upstream.clients import call
+    from upstream.exceptions import UpstreamUnavailable
+
+    def replays():
+        labels = {"service": "users", "reason": "answer_cut_short"}
+        return REGISTRY.get_sample_value("gateway_upstream_replays_total", labels) or 0
+
+    before = replays()
+
+    async def scenario():
+        async with Server(cut_short_first_time()) as server:
+            settings.USERS_SERVICE_URL = f"http://127.0.0.1:{server.port}"
+            try:
+                outcome = (await call("users", method, "/api/users/1/", headers=headers)).status
+            except UpstreamUnavailable as exc:
+                outcome = exc.default_code
+            return outcome, len(server.requests), server.connections
+
+    expected = (200, 2, 2) if replayed else ("upstream_unavailable", 1, 1)
+    assert asyncio.run(scenario()) == expected
+    assert replays() - before == (1 if replayed else 0)

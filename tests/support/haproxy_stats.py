@@ -30,7 +30,7 @@ def servers(stats_url: str, backend: str) -> dict[str, dict]:
 class Counters:
     """Snapshots of HAProxy's counters; the difference between two says what a tier or server received."""
 
-    FIELDS = ("stot", "hrsp_2xx", "hrsp_4xx", "hrsp_5xx", "eresp", "econ", "wretr", "wredis")
+    FIELDS = ("stot", "hrsp_2xx", "hrsp_4xx", "hrsp_5xx", "eresp", "econ", "wretr", "wredis", "srv_abrt")
 
     def __init__(self, stats_url: str):
         self.stats_url = stats_url
