@@ -17,11 +17,15 @@
 -- ARGV[11]: 0, or, when the database could not verify the token, how long (ms) past its verified_until a
 --   record may still be used (TOKEN_RECORD_GRACE_SECONDS); in that mode an unusable record is a plain
 --   {"miss"}: no "auth" step, no ticket
+-- ARGV[12]: how long (ms) a miss claims the verification: requests for the same record meanwhile are
+--   {"pending"} and wait for it (access/record_store.lua or a failed check ends the claim)
+-- ARGV[13]: "1" when this request has waited out a claim already: it verifies, whoever claims
 -- Reply: {verdict, client, limit, period_ms, remaining, reset_ms, retry_after_ms, page...}
---   verdict: "ok", "limited", "miss" or "expired"; a miss is {"miss", ticket}: there is no verified record,
---   the database must decide, and only a store that brings this ticket back caches the record
+--   verdict: "ok", "limited", "miss", "pending" or "expired"; a miss is {"miss", ticket}: there is no verified
+--   record, the database must decide, and only a store that brings this ticket back caches the record
 --   (access/record_store.lua); revoking deletes the record, ticket included, so a verification that read
---   the database before a revocation cannot cache the token after it.
+--   the database before a revocation cannot cache the token after it. {"pending"}: another request is
+--   verifying the same record; this one has paid nothing yet.
 --   page: {} | {"hit", etag, content_type, body, headers}
 --         | {"fill" or "wait", generations, "miss" or "stale", part bodies...}: a part's body when its page is
 --           current, false (nil) otherwise
@@ -40,11 +44,15 @@ local unlimited = false
 
 if KEYS[1] ~= '' then
   local rec = redis.call('HMGET', KEYS[1], 'client', 'limit', 'period_ms', 'unlimited', 'expires_ms',
-    'verified_until', 'ticket')
+    'verified_until', 'ticket', 'verifying_until')
   local grace = tonumber(ARGV[11])
   if not rec[1] or tonumber(rec[6]) + grace <= now then
     if grace > 0 then
       return {'miss', ''}
+    end
+    -- A burst of a token's first requests asks the database once: the others wait for its record.
+    if tonumber(rec[8] or 0) > now and ARGV[13] ~= '1' then
+      return {'pending'}
     end
     -- Not verified (unknown, or verified too long ago): for a token, the address pays one "auth" step
     -- before the database is asked, so guessing tokens is metered before any database work; a token that
@@ -56,7 +64,7 @@ if KEYS[1] ~= '' then
       end
     end
     local ticket = rec[7] or ARGV[7]
-    redis.call('HSET', KEYS[1], 'ticket', ticket)
+    redis.call('HSET', KEYS[1], 'ticket', ticket, 'verifying_until', now + tonumber(ARGV[12]))
     -- Until the ticket's end, or the record's own later end (kept for its grace).
     local deadline = now + tonumber(ARGV[8])
     local kept = tonumber(redis.call('ZSCORE', expiry, KEYS[1]) or deadline)

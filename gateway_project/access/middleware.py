@@ -126,6 +126,7 @@ def _verify(access: AccessRequest, decision: Decision) -> Decision:
     """No verified record of the token in Redis (the script already metered the address for it): the database
     decides, the record is stored with the script's ticket, then the step runs again with it."""
     key, _ = step.presented_key(access)
+    record_key = token_record_key(token_hash(key))
     for _attempt in range(VERIFY_ATTEMPTS):
         try:
             token = token_authenticate(key=key)
@@ -133,6 +134,7 @@ def _verify(access: AccessRequest, decision: Decision) -> Decision:
             # The database failed, not the token: the address gets its guess back, and a record verified
             # within TOKEN_RECORD_GRACE_SECONDS serves its client meanwhile (cached pages go on); without
             # one, a 503 with Retry-After.
+            run_sync(step.end_verification(record_key))
             run_sync(step.give_back(access))
             if settings.TOKEN_RECORD_GRACE_SECONDS > 0:
                 kept = run_sync(step.decide(access, database_down=True))
@@ -141,8 +143,8 @@ def _verify(access: AccessRequest, decision: Decision) -> Decision:
                     return kept
             raise as_api_exception(exc) from exc
         if token is None:
+            run_sync(step.end_verification(record_key))
             raise AuthenticationFailed()
-        record_key = token_record_key(token.key_hash)
         run_sync(step.remember(access, record_key, decision.ticket, token_record(token), guessable=True))
         if token.expired:
             raise TokenExpired()

@@ -17,6 +17,8 @@ end
 local verified_until = now + tonumber(ARGV[7])
 redis.call('HSET', KEYS[1], 'client', ARGV[2], 'limit', ARGV[3], 'period_ms', ARGV[4], 'unlimited', ARGV[5],
   'expires_ms', ARGV[6], 'verified_until', verified_until)
+-- The verification is over: requests waiting for it (access.lua's "pending") read the record now.
+redis.call('HDEL', KEYS[1], 'verifying_until')
 expire_at(KEYS[3], KEYS[1], verified_until + tonumber(ARGV[10]), now)
 if KEYS[2] ~= '' then
   gcra_give_back(KEYS[2], now, tonumber(ARGV[8]), tonumber(ARGV[9]))

@@ -6,10 +6,12 @@ decision (the test client, runserver) or must be decided again (after the databa
 record remember() stores first).
 """
 
+import asyncio
 import dataclasses
 import itertools
 import os
 import secrets
+import time
 
 from redis.exceptions import RedisError
 
@@ -30,6 +32,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 EXPIRY_SET = "gw:expiry"
 # How long a verification may take between the access script's ticket and the record's store.
 TICKET_MS = 10_000
+# How long a verification holds back the other requests for the same record ("pending"), and how often they look
+# for its result: past this, a request that waited verifies by itself.
+VERIFY_WAIT_MS = 2_000
+VERIFY_POLL_SECONDS = 0.01
 
 
 def route_group(request) -> str:
@@ -92,6 +98,17 @@ async def remember(request, record_key: str, ticket: str, record: Record, *, gue
         return False
 
 
+async def end_verification(record_key: str) -> None:
+    """The database did not verify the record (an unknown token, or it failed): the requests waiting for it stop
+    waiting and are each metered and checked on their own."""
+    if not redis_breaker.available():
+        return
+    try:
+        await loop_redis().execute("HDEL", record_key, "verifying_until")
+    except RedisError as exc:
+        redis_breaker.trip(exc)
+
+
 async def give_back(request) -> None:
     """Give the address back the "auth" step a token's verification took: the database failed, not the token."""
     if not redis_breaker.available():
@@ -135,13 +152,20 @@ async def _run(
     )
     generation_count = len(spec.generation_keys) if spec else 0
     args = [group, policy.limit, policy.period_ms, auth.limit, auth.period_ms, settings.PAGE_CACHE_LOCK_MS, unique]
-    args += [TICKET_MS, int(guessable), generation_count, grace_ms]
-    try:
-        reply = await loop_redis().script("access", keys, args)
-    except RedisError as exc:
-        redis_breaker.trip(exc)
-        return Decision(Verdict.UNAVAILABLE)
-    return _decision(reply, group, spec, unique)
+    args += [TICKET_MS, int(guessable), generation_count, grace_ms, VERIFY_WAIT_MS, 0]
+    waited_out = time.monotonic() + VERIFY_WAIT_MS / 1000
+    while True:
+        try:
+            reply = await loop_redis().script("access", keys, args)
+        except RedisError as exc:
+            redis_breaker.trip(exc)
+            return Decision(Verdict.UNAVAILABLE)
+        if reply[0] != b"pending":
+            return _decision(reply, group, spec, unique)
+        # Another request is verifying this record: its result comes within VERIFY_WAIT_MS. A request that has
+        # waited that long (the claim renewed by others meanwhile) verifies by itself.
+        await asyncio.sleep(VERIFY_POLL_SECONDS)
+        args[-1] = int(time.monotonic() >= waited_out)
 
 
 def _address_key(client_ip: str) -> str:

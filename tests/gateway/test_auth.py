@@ -1,6 +1,9 @@
 """Token authentication at the gateway: hashed, expiring, revocable tokens."""
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import StringIO
 
@@ -9,7 +12,7 @@ from django_redis import get_redis_connection
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, connections
 from django.test import Client
 
 import clients.services
@@ -266,6 +269,68 @@ def test_verifying_a_valid_token_gives_its_step_back(issue_token, authed, settin
 
     assert first_uses == [200] * 5
     assert guesses == [401, 401, 429]
+
+
+@pytest.fixture
+def slow_lookups(monkeypatch):
+    """The database's answers about tokens, each held until `release` is set (or 5 s); counts the lookups."""
+    import access.middleware
+
+    lookups, release = [], threading.Event()
+    real = access.middleware.token_authenticate
+
+    def slow(*, key):
+        lookups.append(key)
+        release.wait(5)
+        return real(key=key)
+
+    monkeypatch.setattr(access.middleware, "token_authenticate", slow)
+    return lookups, release
+
+
+def sent_together(client, count: int) -> list:
+    """`count` GETs of one aggregate from `count` threads at once."""
+    barrier = threading.Barrier(count)
+
+    def one(_):
+        barrier.wait(5)
+        try:
+            return client.get("/api/1/1/")
+        finally:
+            connections.close_all()  # Django's test client served it on this thread (the django way)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_a_fresh_tokens_first_requests_sent_together_ask_the_database_once(issue_token, authed, settings, slow_lookups):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "2/minute"}
+    lookups, release = slow_lookups
+    _, key = issue_token("bursting", unlimited=True)
+    client = authed(key)
+
+    # The others arrive while the first is verifying; they wait for its record instead of each paying a guess.
+    threading.Timer(0.5, release.set).start()
+    responses = sent_together(client, 6)
+
+    assert [response.status_code for response in responses] == [200] * 6
+    assert len(lookups) == 1
+    # The verification gave its one step back: the address still has its whole budget for guesses.
+    assert [authed(f"{n:040d}").get("/api/1/1/").status_code for n in range(3)] == [401, 401, 429]
+
+
+def test_requests_waiting_on_an_unknown_tokens_check_are_each_metered_once_it_fails(authed, settings, slow_lookups):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": "3/minute"}
+    lookups, release = slow_lookups
+
+    threading.Timer(0.5, release.set).start()
+    started = time.monotonic()
+    responses = sent_together(authed("7" * 40), 5)
+
+    # The first check fails, and the waiters stop waiting at once: each then pays its own guess.
+    assert sorted(response.status_code for response in responses) == [401, 401, 401, 429, 429]
+    assert len(lookups) == 3
+    assert time.monotonic() - started < 2
 
 
 def test_an_expired_token_is_checked_once_then_answered_from_its_record(issue_token, authed, counted_lookups):
