@@ -6,8 +6,9 @@
 Writes compose/haproxy/haproxy.cfg, deploy/k8s/haproxy/haproxy.cfg and deploy/k8s/haproxy/errors/*.http
 (kustomize reads files only under deploy/k8s, so the error pages are copied there).
 Edit the template, never the generated files; then run this script and commit its output.
-Each server's maxconn is computed from GUNICORN_THREADS (compose/.env.example, deploy/k8s/config.env) and the
-number of HAProxy instances (one in compose, deploy/k8s/haproxy.yaml's replicas in Kubernetes).
+Each server's maxconn is computed from GUNICORN_THREADS (a gateway's from GATEWAY_CONCURRENCY; both in
+compose/.env.example and deploy/k8s/config.env) and the number of HAProxy instances (one in compose,
+deploy/k8s/haproxy.yaml's replicas in Kubernetes).
 """
 
 import argparse
@@ -48,6 +49,14 @@ def env_value(path: Path, name: str) -> str:
     raise SystemExit(f"{path.relative_to(ROOT)} does not set {name}")
 
 
+def capacities(path: Path) -> dict[str, int]:
+    """What one replica serves at once, from an env file: a service's threads and a gateway's concurrency."""
+    return {
+        "threads": int(env_value(path, "GUNICORN_THREADS")),
+        "gateway_concurrency": int(env_value(path, "GATEWAY_CONCURRENCY")),
+    }
+
+
 def k8s_haproxy_replicas() -> int:
     """The HAProxy Deployment's replica count: each pod takes its share of every application pod's threads."""
     for document in yaml.safe_load_all(K8S_HAPROXY_MANIFEST.read_text()):
@@ -58,15 +67,9 @@ def k8s_haproxy_replicas() -> int:
 
 def expected_files(*, namespace: str = K8S_NAMESPACE) -> dict[Path, str]:
     """Every generated file and the text it must hold."""
-    compose = haproxy.render_for_dns(
-        "compose", slots=SLOTS, threads=int(env_value(COMPOSE_ENV, "GUNICORN_THREADS")), haproxy_instances=1
-    )
+    compose = haproxy.render_for_dns("compose", slots=SLOTS, **capacities(COMPOSE_ENV), haproxy_instances=1)
     k8s = haproxy.render_for_dns(
-        "k8s",
-        slots=SLOTS,
-        namespace=namespace,
-        threads=int(env_value(K8S_ENV, "GUNICORN_THREADS")),
-        haproxy_instances=k8s_haproxy_replicas(),
+        "k8s", slots=SLOTS, namespace=namespace, **capacities(K8S_ENV), haproxy_instances=k8s_haproxy_replicas()
     )
     files = {COMPOSE_CONFIG: HEADER.format(target="compose") + compose, K8S_CONFIG: HEADER.format(target="k8s") + k8s}
     for page in sorted(ERRORS.glob("*.http")):

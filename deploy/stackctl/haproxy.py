@@ -30,15 +30,16 @@ def server_lines(service_name: str, indexes: list[int]) -> str:
     )
 
 
-def server_maxconn(threads: int, haproxy_instances: int) -> int:
-    """How many requests one HAProxy instance may send one replica at once: its share of the replica's threads.
+def server_maxconn(capacity: int, haproxy_instances: int) -> int:
+    """How many requests one HAProxy instance may send one replica at once: its share of the replica's capacity
+    (a service's threads, the gateway's GATEWAY_CONCURRENCY).
 
     Every HAProxy instance balances every replica on its own, so the shares must add up to at most the
-    threads: past them, requests would wait inside gunicorn, where no timeout bounds them.
+    capacity: past it, requests would wait inside the replica, where no timeout bounds them.
     """
-    if not 1 <= haproxy_instances <= threads:
-        raise StackError(f"{haproxy_instances} HAProxy instances cannot share {threads} threads per replica")
-    return threads // haproxy_instances
+    if not 1 <= haproxy_instances <= capacity:
+        raise StackError(f"{haproxy_instances} HAProxy instances cannot share {capacity} requests per replica")
+    return capacity // haproxy_instances
 
 
 def render(replicas: dict[str, list[int]]) -> str:
@@ -51,6 +52,9 @@ def render(replicas: dict[str, list[int]]) -> str:
         "SERVER_TIMEOUT": os.environ.get("HAPROXY_SERVER_TIMEOUT", "10s"),
         # HAPROXY_SERVER_MAXCONN overrides the arithmetic, for the overload tests only.
         "SERVER_MAXCONN": os.environ.get("HAPROXY_SERVER_MAXCONN") or str(server_maxconn(config.threads(), 1)),
+        "GATEWAY_SERVER_MAXCONN": (
+            os.environ.get("HAPROXY_SERVER_MAXCONN") or str(server_maxconn(config.gateway_concurrency(), 1))
+        ),
         "SERVER_MAXQUEUE": os.environ.get("HAPROXY_SERVER_MAXQUEUE", "128"),
         "RESOLVERS": "",
         "BIND_ADDR": "127.0.0.1",
@@ -80,6 +84,7 @@ def render_for_dns(
     target: str,
     *,
     threads: int,
+    gateway_concurrency: int,
     haproxy_instances: int,
     slots: int = 10,
     namespace: str = "scaling",
@@ -88,7 +93,8 @@ def render_for_dns(
     run_dir: str = "/var/lib/haproxy",
 ) -> str:
     """The compose or k8s variant: `slots` server-template slots per backend, filled from DNS, for
-    `haproxy_instances` HAProxy instances in front of replicas of `threads` threads each."""
+    `haproxy_instances` HAProxy instances in front of service replicas of `threads` threads each and gateway
+    replicas serving `gateway_concurrency` requests each."""
     if target not in DNS_RESOLVERS:
         raise StackError(f"unknown HAProxy target {target!r}: expected one of {', '.join(DNS_RESOLVERS)}")
     resolver, nameserver = DNS_RESOLVERS[target]
@@ -133,6 +139,7 @@ def render_for_dns(
         "QUEUE_TIMEOUT": "2s",
         "SERVER_TIMEOUT": "10s",
         "SERVER_MAXCONN": str(server_maxconn(threads, haproxy_instances)),
+        "GATEWAY_SERVER_MAXCONN": str(server_maxconn(gateway_concurrency, haproxy_instances)),
         "SERVER_MAXQUEUE": "128",
         "RESOLVERS": resolvers,
         "BIND_ADDR": "0.0.0.0",

@@ -1,5 +1,5 @@
-"""Capacity that adds up: one thread count everywhere, HAProxy's maxconn as each instance's share of it, and
-PostgreSQL connections under max_connections with every autoscaler at its maximum."""
+"""Capacity that adds up: one thread count and one gateway concurrency everywhere, HAProxy's maxconn as each
+instance's share of them, and PostgreSQL connections under max_connections with every autoscaler at its maximum."""
 
 import ast
 from pathlib import Path
@@ -18,10 +18,18 @@ def resources() -> list[dict]:
     return checks.k8s_resources()
 
 
-def server_maxconn(text: str) -> int:
-    line = next(line for line in text.splitlines() if line.strip().startswith("default-server "))
+def server_maxconn(text: str, backend: str = "defaults") -> int:
+    """The maxconn of the first default-server line in a section: a service's (defaults) or a backend's own."""
+    lines = text.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.split()[:2] in ([backend], ["backend", backend]))
+    line = next(line for line in lines[start:] if line.strip().startswith("default-server "))
     words = line.split()
     return int(words[words.index("maxconn") + 1])
+
+
+def gateway_maxconns(text: str) -> list[int]:
+    """The gateway's per-server maxconn, in its backend and in its panic-routing one."""
+    return [server_maxconn(text, backend) for backend in ("be_gateway", "be_gateway_live")]
 
 
 def code_default(path: Path, name: str) -> str:
@@ -58,6 +66,43 @@ def test_every_deployment_runs_the_same_threads_per_replica(resources):
     )
 
 
+def test_every_deployment_serves_the_same_requests_at_once_per_gateway_replica(resources):
+    config = checks.by_kind(resources, "ConfigMap")["scaling-config"]["data"]
+    compose = checks.parse_env_file(COMPOSE_DIR / ".env.example")
+    gateway_settings = ROOT / "gateway_project" / "gateway_project" / "settings.py"
+
+    assert {
+        "local (stackctl)": str(stack_config.DEFAULT_GATEWAY_CONCURRENCY),
+        "compose": compose["GATEWAY_CONCURRENCY"],
+        "kubernetes": config["GATEWAY_CONCURRENCY"],
+        # Each request it serves at once may hold an upstream connection.
+        "upstream pool": code_default(gateway_settings, "UPSTREAM_POOL_SIZE"),
+    } == dict.fromkeys(("local (stackctl)", "compose", "kubernetes", "upstream pool"), "32")
+
+
+def test_haproxy_instances_together_never_send_a_gateway_more_requests_than_its_concurrency(resources, monkeypatch):
+    concurrency = int(checks.by_kind(resources, "ConfigMap")["scaling-config"]["data"]["GATEWAY_CONCURRENCY"])
+    monkeypatch.delenv("HAPROXY_SERVER_MAXCONN", raising=False)
+    monkeypatch.setenv("GATEWAY_CONCURRENCY", str(concurrency))
+    local = haproxy.render({"users": [1], "products": [1], "gateway": [1]})
+    instances = haproxy_replicas(resources)
+
+    assert [gateway_maxconns(text) for text in (local, COMPOSE_HAPROXY.read_text(), K8S_HAPROXY.read_text())] == [
+        [concurrency, concurrency],
+        [concurrency, concurrency],
+        [concurrency // instances, concurrency // instances],
+    ]
+    assert concurrency // instances * instances <= concurrency
+
+
+def test_the_overload_tests_override_holds_the_gateway_to_the_same_maxconn(monkeypatch):
+    monkeypatch.setenv("HAPROXY_SERVER_MAXCONN", "1")
+    local = haproxy.render({"users": [1], "products": [1], "gateway": [1]})
+
+    assert server_maxconn(local) == 1
+    assert gateway_maxconns(local) == [1, 1]
+
+
 def test_haproxy_instances_together_never_send_a_replica_more_requests_than_it_has_threads(resources, monkeypatch):
     threads = int(checks.by_kind(resources, "ConfigMap")["scaling-config"]["data"]["GUNICORN_THREADS"])
     monkeypatch.delenv("HAPROXY_SERVER_MAXCONN", raising=False)
@@ -87,7 +132,7 @@ def test_postgresql_connections_stay_under_max_connections_at_the_autoscalers_ma
 
 def test_server_maxconn_is_the_share_of_threads_and_refuses_more_instances_than_threads():
     assert [haproxy.server_maxconn(4, instances) for instances in (1, 2, 3, 4)] == [4, 2, 1, 1]
-    with pytest.raises(Exception, match="5 HAProxy instances cannot share 4 threads"):
+    with pytest.raises(Exception, match="5 HAProxy instances cannot share 4 requests per replica"):
         haproxy.server_maxconn(4, 5)
 
 
@@ -118,3 +163,4 @@ def test_a_third_haproxy_pod_makes_the_rendered_config_stale(monkeypatch, tmp_pa
 
     assert K8S_HAPROXY in render_haproxy.stale_files()
     assert server_maxconn(render_haproxy.expected_files()[K8S_HAPROXY]) == 1
+    assert gateway_maxconns(render_haproxy.expected_files()[K8S_HAPROXY]) == [10, 10]

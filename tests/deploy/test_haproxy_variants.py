@@ -96,7 +96,7 @@ def test_compose_variant_uses_dockers_dns_and_k8s_variant_the_cluster_dns():
 
 def normalized(text: str, *, haproxy_dir: str, run_dir: str) -> list[str]:
     """The config minus what legitimately differs per variant: paths, bind addresses, servers, resolvers and
-    the per-server maxconn (the thread share of one of its HAProxy instances)."""
+    the per-server maxconn (the capacity share of one of its HAProxy instances)."""
     lines = []
     in_resolvers = False
     for line in text.splitlines():
@@ -113,8 +113,9 @@ def normalized(text: str, *, haproxy_dir: str, run_dir: str) -> list[str]:
             continue
         line = line.replace(haproxy_dir, "HAPROXY_DIR").replace(run_dir, "RUN_DIR")
         line = re.sub(r"^(\s+bind )\S+:(\d+)$", r"\1ADDR:\2", line)
-        # Each variant's share of a replica's threads: its own number of HAProxy instances.
-        line = re.sub(r" maxconn \d+ maxqueue ", " maxconn SHARE maxqueue ", line)
+        # Each variant's share of a replica's capacity: its own number of HAProxy instances.
+        if stripped.startswith("default-server "):
+            line = re.sub(r" maxconn \d+\b", " maxconn SHARE", line)
         lines.append(line)
     return lines
 
@@ -129,7 +130,7 @@ def test_every_variant_shares_the_templates_tuning_frontends_and_backends(local_
 
 def test_render_for_dns_rejects_an_unknown_target():
     with pytest.raises(Exception, match="unknown HAProxy target 'swarm'"):
-        haproxy.render_for_dns("swarm", threads=4, haproxy_instances=1)
+        haproxy.render_for_dns("swarm", threads=4, gateway_concurrency=32, haproxy_instances=1)
 
 
 def free_port() -> int:

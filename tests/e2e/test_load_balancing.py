@@ -191,6 +191,23 @@ def test_a_replica_whose_database_fails_is_taken_out_and_comes_back_by_itself(st
     assert end.since(warmed, "be_users/BACKEND", "hrsp_5xx") == end.since(warmed, "be_users/users-4", "hrsp_5xx")
 
 
+def test_a_gateway_replica_serves_more_requests_at_once_than_a_service_replica_has_threads(stack):
+    # The gateway answers reads on its event loop: held to a service's 4 threads, requests queued in HAProxy
+    # while the gateways idled (docs/benchmark.md, "Settings chosen by measurement").
+    url = f"{stack.url('gateway')}/api/5/5/"
+    assert httpx.get(url, headers=stack.auth_headers()).status_code == 200  # the page is cached from here on
+
+    with stack.load(url, concurrency=48, max_seconds=3, max_requests=3000) as load:
+        result = load.join()
+
+    gateways = haproxy_stats.servers(stack.url("stats"), "be_gateway")
+    users = haproxy_stats.servers(stack.url("stats"), "be_users")
+    assert set(result.statuses) == {200}, result.summary()
+    assert {name: row["slim"] for name, row in gateways.items()} == {"gateway-1": "32", "gateway-2": "32"}
+    assert {row["slim"] for row in users.values()} == {"4"}
+    assert max(int(row["smax"]) for row in gateways.values()) > 4, gateways
+
+
 def test_overload_past_maxconn_and_queue_gets_fast_json_503s_with_retry_after(stack):
     # One request per replica at a time and a 5 ms queue: even cache hits (about 1 ms each) overflow it.
     tight = {"HAPROXY_SERVER_MAXCONN": "1", "HAPROXY_SERVER_MAXQUEUE": "1", "HAPROXY_QUEUE_TIMEOUT": "5ms"}
