@@ -27,7 +27,8 @@
 --   the database before a revocation cannot cache the token after it. {"pending"}: another request is
 --   verifying the same record; this one has paid nothing yet.
 --   page: {} | {"hit", etag, content_type, body, headers}
---         | {"fill" or "wait", generations, "miss" or "stale", part bodies...}: a part's body when its page is
+--         | {"fill" or "wait", generations, "miss" or "stale", part bodies...}: "fill" when this request took
+--           the fill lock, "wait" when another holds it for the same counters; a part's body when its page is
 --           current, false (nil) otherwise
 -- Time comes from Redis itself, so every gateway replica shares one clock.
 local t = redis.call('TIME')
@@ -111,8 +112,16 @@ if KEYS[4] ~= '' then
     reply[11] = entry[4]
     reply[12] = entry[5] or '[]'
   else
-    local owner = redis.call('SET', KEYS[5], ARGV[7], 'NX', 'PX', tonumber(ARGV[6]))
-    reply[8] = owner and 'fill' or 'wait'
+    -- The lock names the counters its fill read ("<unique>@<generations>"). A fill of older counters (a write
+    -- landed since it began) stores a page already stale for this request: this request takes the lock over.
+    local tag = '@' .. current
+    local holder = redis.call('GET', KEYS[5])
+    if holder and string.sub(holder, -#tag) == tag then
+      reply[8] = 'wait'
+    else
+      redis.call('SET', KEYS[5], ARGV[7] .. tag, 'PX', tonumber(ARGV[6]))
+      reply[8] = 'fill'
+    end
     reply[9] = current
     reply[10] = entry[1] and 'stale' or 'miss'
     for i = 6 + counters, #KEYS do

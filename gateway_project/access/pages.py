@@ -26,7 +26,6 @@ from .redis_client import loop_redis
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 JSON = "application/json"
 WAIT_POLL_SECONDS = 0.01
-PAGE_FIELDS = ("generations", "etag", "content_type", "body", "headers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,16 +215,19 @@ async def release(*, fill: Fill) -> None:
 
 
 async def wait(*, fill: Fill) -> CachedPage | None:
-    """Poll briefly for the page another request is fetching; None if it does not arrive in time."""
+    """Poll briefly for the page another request is fetching; None if it does not arrive in time, or as soon as
+    that request gives up its lock without storing it (page_wait.lua)."""
     deadline = time.monotonic() + settings.PAGE_CACHE_WAIT_SECONDS
     redis = loop_redis()
     while time.monotonic() < deadline and redis_breaker.available():
         await asyncio.sleep(WAIT_POLL_SECONDS)
         try:
-            stored = await redis.execute("HMGET", fill.spec.key, *PAGE_FIELDS)
+            seen = await redis.script("page_wait", [fill.spec.key, fill.spec.lock_key], [fill.generations])
         except RedisError as exc:
             redis_breaker.trip(exc)
             return None
-        if stored[0] is not None and stored[0].decode() == fill.generations:
-            return CachedPage.from_stored(*stored[1:])
+        if seen[0] == b"hit":
+            return CachedPage.from_stored(*seen[1:])
+        if seen[0] == b"gone":
+            return None
     return None

@@ -29,7 +29,9 @@ from django.conf import settings
 
 from svc_common.gcra import with_gcra
 
-SCRIPTS = {name: (Path(__file__).parent / f"{name}.lua").read_text() for name in ("page_store", "page_release")}
+SCRIPTS = {
+    name: (Path(__file__).parent / f"{name}.lua").read_text() for name in ("page_store", "page_release", "page_wait")
+}
 # The scripts that meter, with svc_common's GCRA functions before them.
 SCRIPTS |= {
     name: with_gcra((Path(__file__).parent / f"{name}.lua").read_text())

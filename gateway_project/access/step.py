@@ -190,13 +190,14 @@ def _decision(reply: list, group: str, spec: pages.PageSpec | None, owner: str) 
         return Decision(Verdict.BYPASS, client_id, rate)
     if page[0] == b"hit":
         return Decision(Verdict.HIT, client_id, rate, page=CachedPage.from_stored(*page[1:5]))
-    holds_lock = page[0] == b"fill"
     generations = page[1].decode()
     parts = tuple(
         Part(part_spec, generation, body)
         for part_spec, generation, body in zip(spec.part_specs, generations.split(","), page[3:], strict=False)
     )
-    fill = Fill(spec, generations, owner if holds_lock else None, page[2] == b"stale", parts)
+    holds_lock = page[0] == b"fill"
+    # The lock's value names the counters this request read (access.lua).
+    fill = Fill(spec, generations, f"{owner}@{generations}" if holds_lock else None, page[2] == b"stale", parts)
     return Decision(Verdict.FILL if holds_lock else Verdict.WAIT, client_id, rate, fill=fill)
 
 

@@ -296,6 +296,81 @@ def test_a_late_filler_does_not_free_the_lock_of_the_request_that_took_it_over(i
     assert redis.get(current.fill.spec.lock_key) is None
 
 
+@pytest.fixture
+def decide_for(issue_token):
+    """The access step for a GET of `path` by a client whose token record is cached, as after its first request."""
+    from access import step
+    from access.request import AccessRequest
+    from clients.records import token_record, token_record_key
+    from clients.services import token_authenticate
+    from gateway_project.eventloop import run_sync
+
+    _, key = issue_token("waiters", unlimited=True)
+    meta = {"HTTP_AUTHORIZATION": f"Token {key}", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "testserver"}
+
+    def request_for(target: str) -> AccessRequest:
+        path, _, query = target.partition("?")
+        return AccessRequest("GET", path, path, query, meta, "request-id-1")
+
+    ticket = run_sync(step.decide(request_for("/api/1/1/"))).ticket
+    token = token_authenticate(key=key)
+    run_sync(
+        step.remember(request_for("/"), token_record_key(token.key_hash), ticket, token_record(token), guessable=True)
+    )
+    return lambda path: run_sync(step.decide(request_for(path)))
+
+
+def test_a_fill_of_data_a_write_has_since_changed_is_taken_over_not_waited_for(decide_for):
+    from django_redis import get_redis_connection
+
+    from access import pages
+    from access.decision import Verdict
+    from gateway_project.eventloop import run_sync
+
+    redis = get_redis_connection("default")
+    filling = decide_for("/api/products/?search=lamp")
+    redis.incr(filling.fill.spec.generation_keys[0])  # a product written meanwhile
+    after_the_write = decide_for("/api/products/?search=lamp")
+    alongside = decide_for("/api/products/?search=lamp")
+    run_sync(pages.store(fill=filling.fill, page=pages.CachedPage('"old"', "application/json", b"[]")))
+
+    # The first fill stores what it read before the write, already stale: the next request fills again, and
+    # the one after it waits for that fill, not the first.
+    assert (filling.verdict, after_the_write.verdict, alongside.verdict) == (Verdict.FILL, Verdict.FILL, Verdict.WAIT)
+    assert after_the_write.fill.generations == alongside.fill.generations != filling.fill.generations
+    assert after_the_write.fill.owner.endswith(f"@{after_the_write.fill.generations}")
+    # The first filler's store leaves the lock it lost alone.
+    assert redis.get(filling.fill.spec.lock_key) == after_the_write.fill.owner.encode()
+
+
+def test_a_request_waiting_for_a_fill_stops_once_the_filler_gives_up_its_lock(decide_for, settings):
+    import asyncio
+    import time
+
+    from access import pages, step
+    from access.decision import Verdict
+    from gateway_project.eventloop import run_sync
+
+    settings.PAGE_CACHE_WAIT_SECONDS = 5
+    filling = decide_for("/api/products/?ordering=-price")
+    waiting = decide_for("/api/products/?ordering=-price")
+
+    async def filler_gives_up_while_the_other_waits():
+        async def give_up():
+            await asyncio.sleep(0.2)
+            await pages.release(fill=filling.fill)  # its answer was not cacheable, say
+
+        started = time.monotonic()
+        settled, _ = await asyncio.gather(step.wait_for_fill(waiting), give_up())
+        return settled, time.monotonic() - started
+
+    settled, waited = run_sync(filler_gives_up_while_the_other_waits())
+
+    assert (filling.verdict, waiting.verdict, settled.verdict) == (Verdict.FILL, Verdict.WAIT, Verdict.FILL)
+    assert settled.fill.owner is None
+    assert waited < 1  # not PAGE_CACHE_WAIT_SECONDS
+
+
 # An aggregate is composed from its parts' pages (the detail pages the proxy fills), fetched only where missing.
 
 
