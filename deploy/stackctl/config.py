@@ -75,8 +75,8 @@ def threads() -> int:
 # Requests one gateway replica serves at once (GATEWAY_CONCURRENCY), the same locally, in compose/.env.example and
 # deploy/k8s config.env (tests/deploy checks). The gateway serves its JSON reads on its event loop, so its
 # capacity is not its threads: HAProxy's maxconn for the gateway follows from this instead (docs/benchmark.md,
-# "Settings chosen by measurement"). It matches UPSTREAM_POOL_SIZE, the upstream connections a replica keeps.
-DEFAULT_GATEWAY_CONCURRENCY = 32
+# "Settings chosen by measurement"). At most UPSTREAM_POOL_SIZE, the upstream connections a replica keeps.
+DEFAULT_GATEWAY_CONCURRENCY = 16
 
 
 def gateway_concurrency() -> int:

@@ -50,34 +50,37 @@ def haproxy_replicas(resources) -> int:
     return checks.by_kind(resources, "Deployment")["haproxy"]["spec"]["replicas"]
 
 
-def test_every_deployment_runs_the_same_threads_per_replica(resources):
-    config = checks.by_kind(resources, "ConfigMap")["scaling-config"]["data"]
-    compose = checks.parse_env_file(COMPOSE_DIR / ".env.example")
-    gateway_settings = ROOT / "gateway_project" / "gateway_project" / "settings.py"
+GATEWAY_SETTINGS = ROOT / "gateway_project" / "gateway_project" / "settings.py"
 
-    assert {
-        "local (stackctl)": str(stack_config.DEFAULT_THREADS),
-        "gunicorn.conf.py": code_default(GUNICORN_CONFIG, "GUNICORN_THREADS"),
-        "gateway bridge": code_default(gateway_settings, "GUNICORN_THREADS"),
-        "compose": compose["GUNICORN_THREADS"],
-        "kubernetes": config["GUNICORN_THREADS"],
-    } == dict.fromkeys(
-        ("local (stackctl)", "gunicorn.conf.py", "gateway bridge", "compose", "kubernetes"), config["GUNICORN_THREADS"]
+
+@pytest.mark.parametrize(
+    ("name", "in_code"),
+    [
+        (
+            "GUNICORN_THREADS",
+            {
+                "local (stackctl)": str(stack_config.DEFAULT_THREADS),
+                "gunicorn.conf.py": code_default(GUNICORN_CONFIG, "GUNICORN_THREADS"),
+                "gateway bridge": code_default(GATEWAY_SETTINGS, "GUNICORN_THREADS"),
+            },
+        ),
+        (
+            "GATEWAY_CONCURRENCY",
+            {"local (stackctl)": str(stack_config.DEFAULT_GATEWAY_CONCURRENCY)},
+        ),
+    ],
+)
+def test_every_deployment_sets_the_same_capacity_per_replica(resources, name, in_code):
+    kubernetes = checks.by_kind(resources, "ConfigMap")["scaling-config"]["data"][name]
+    compose = checks.parse_env_file(COMPOSE_DIR / ".env.example")[name]
+
+    assert {**in_code, "compose": compose, "kubernetes": kubernetes} == dict.fromkeys(
+        [*in_code, "compose", "kubernetes"], {"GUNICORN_THREADS": "4", "GATEWAY_CONCURRENCY": "16"}[name]
     )
 
 
-def test_every_deployment_serves_the_same_requests_at_once_per_gateway_replica(resources):
-    config = checks.by_kind(resources, "ConfigMap")["scaling-config"]["data"]
-    compose = checks.parse_env_file(COMPOSE_DIR / ".env.example")
-    gateway_settings = ROOT / "gateway_project" / "gateway_project" / "settings.py"
-
-    assert {
-        "local (stackctl)": str(stack_config.DEFAULT_GATEWAY_CONCURRENCY),
-        "compose": compose["GATEWAY_CONCURRENCY"],
-        "kubernetes": config["GATEWAY_CONCURRENCY"],
-        # Each request it serves at once may hold an upstream connection.
-        "upstream pool": code_default(gateway_settings, "UPSTREAM_POOL_SIZE"),
-    } == dict.fromkeys(("local (stackctl)", "compose", "kubernetes", "upstream pool"), "32")
+def test_a_gateway_keeps_an_upstream_connection_for_each_request_it_serves_at_once():
+    assert int(code_default(GATEWAY_SETTINGS, "UPSTREAM_POOL_SIZE")) >= stack_config.DEFAULT_GATEWAY_CONCURRENCY
 
 
 def test_haproxy_instances_together_never_send_a_gateway_more_requests_than_its_concurrency(resources, monkeypatch):
@@ -163,4 +166,4 @@ def test_a_third_haproxy_pod_makes_the_rendered_config_stale(monkeypatch, tmp_pa
 
     assert K8S_HAPROXY in render_haproxy.stale_files()
     assert server_maxconn(render_haproxy.expected_files()[K8S_HAPROXY]) == 1
-    assert gateway_maxconns(render_haproxy.expected_files()[K8S_HAPROXY]) == [10, 10]
+    assert gateway_maxconns(render_haproxy.expected_files()[K8S_HAPROXY]) == [5, 5]

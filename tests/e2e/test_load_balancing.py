@@ -203,7 +203,7 @@ def test_a_gateway_replica_serves_more_requests_at_once_than_a_service_replica_h
     gateways = haproxy_stats.servers(stack.url("stats"), "be_gateway")
     users = haproxy_stats.servers(stack.url("stats"), "be_users")
     assert set(result.statuses) == {200}, result.summary()
-    assert {name: row["slim"] for name, row in gateways.items()} == {"gateway-1": "32", "gateway-2": "32"}
+    assert {name: row["slim"] for name, row in gateways.items()} == {"gateway-1": "16", "gateway-2": "16"}
     assert {row["slim"] for row in users.values()} == {"4"}
     assert max(int(row["smax"]) for row in gateways.values()) > 4, gateways
 
