@@ -206,8 +206,9 @@ def test_a_flood_of_pages_never_evicts_rate_state_token_records_or_counters(tmp_
 
 
 # access.lua's ARGV for a read: its limits, the "auth" limits, the lock's ttl, a unique value, the ticket's life,
-# "1": a token's record, one invalidation counter after the page's lock, and no grace (the database is up).
-ARGS = ["read", 600, 60_000, 10, 60_000, 3000, "unique-1", 10_000, 1, 1, 0]
+# "1": a token's record, one invalidation counter after the page's lock, no grace (the database is up), how long a
+# verification holds back the token's other requests, and "0": this request has not waited for one.
+ARGS = ["read", 600, 60_000, 10, 60_000, 3000, "unique-1", 10_000, 1, 1, 0, 2000, 0]
 
 
 def _access(script, *, token_key: str) -> list:
