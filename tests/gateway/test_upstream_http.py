@@ -205,17 +205,26 @@ def test_an_invalid_answer_raises_protocol_failed():
 # The one replay the gateway makes (upstream.clients): a stale pooled connection, for a request safe to resend.
 
 
-def stale_second_time():
-    answers = iter([ok(), None, ok()])
+def in_turn(*steps):
+    """A server's handler that answers each request with the next of `steps`."""
+    answers = iter(steps)
 
     async def answer(reader, writer, head):
-        step = next(answers)
-        if step is None:
-            writer.transport.abort()
-        else:
-            await step(reader, writer, head)
+        await next(answers)(reader, writer, head)
 
     return answer
+
+
+async def abort(reader, writer, head):
+    """The connection closes without an answer (a pooled connection gone stale)."""
+    writer.transport.abort()
+
+
+async def cut_short(reader, writer, head):
+    """The answer's head and half its body, then the connection aborts (a replica killed mid-answer)."""
+    writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"half": ')
+    await writer.drain()
+    writer.transport.abort()
 
 
 @pytest.mark.parametrize(
@@ -233,7 +242,7 @@ def test_a_stale_connection_is_replayed_once_only_for_a_request_safe_to_resend(s
     from upstream.exceptions import UpstreamUnavailable
 
     async def scenario():
-        async with Server(stale_second_time()) as server:
+        async with Server(in_turn(ok(), abort, ok())) as server:
             settings.USERS_SERVICE_URL = f"http://127.0.0.1:{server.port}"
             await call("users", "GET", "/api/users/1/", headers={})
             try:
@@ -268,22 +277,6 @@ def test_the_replay_after_a_stale_connection_takes_a_new_one_even_when_other_poo
     assert asyncio.run(scenario()) == (200, 3)
 
 
-def cut_short_first_time():
-    """The first answer's head and half its body, then the connection aborts (a replica killed mid-answer)."""
-    answers = iter([None, ok()])
-
-    async def answer(reader, writer, head):
-        step = next(answers)
-        if step is None:
-            writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"half": ')
-            await writer.drain()
-            writer.transport.abort()
-        else:
-            await step(reader, writer, head)
-
-    return answer
-
-
 @pytest.mark.parametrize(
     ("method", "headers", "replayed"),
     [
@@ -308,7 +301,7 @@ def test_an_answer_cut_short_is_asked_again_once_only_for_a_safe_method_and_coun
     before = replays()
 
     async def scenario():
-        async with Server(cut_short_first_time()) as server:
+        async with Server(in_turn(cut_short, ok())) as server:
             settings.USERS_SERVICE_URL = f"http://127.0.0.1:{server.port}"
             try:
                 outcome = (await call("users", method, "/api/users/1/", headers=headers)).status
